@@ -31,11 +31,11 @@
 #define QD_MIN_SIZE		64
 
 /* Flags in struct qd_msg.flags and struct qd_batch.flags */
-#define QD_F_NONBLOCK	(1U << 0) /* do not wait: -EAGAIN */
-#define QD_F_TIMEOUT	(1U << 1) /* wait at most timeout_ns: -ETIMEDOUT */
-#define QD_F_PEEK	(1U << 2) /* pop: copy the message, leave it queued */
-#define QD_F_EXCEPT	(1U << 3) /* pop: any type except .type */
-#define QD_F_RESERVE	(1U << 4) /* pop: hand out, keep until ACK/NACK */
+#define QD_F_NONBLOCK	0x01U /* do not wait: -EAGAIN */
+#define QD_F_TIMEOUT	0x02U /* wait at most timeout_ns: -ETIMEDOUT */
+#define QD_F_PEEK	0x04U /* pop: copy the message, leave it queued */
+#define QD_F_EXCEPT	0x08U /* pop: any type except .type */
+#define QD_F_RESERVE	0x10U /* pop: hand out, keep until ACK/NACK */
 
 #define QD_F_PUSH_MASK	(QD_F_NONBLOCK | QD_F_TIMEOUT)
 #define QD_F_POP_MASK	(QD_F_NONBLOCK | QD_F_TIMEOUT | QD_F_PEEK | \

@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * queue_driver internal API.
+ *
+ * qd_queue.c owns the queue: storage, accounting, waiting and wake-ups.
+ * It never sees a user pointer: callers hand it a struct qd_push_src or
+ * struct qd_pop_dst whose callbacks do the user copies (qd_ioctl.c,
+ * qd_main.c). The callbacks run with the queue mutex held, so they may
+ * sleep and fault, and whatever they fail at leaves the queue unchanged.
+ */
+#ifndef _QD_H
+#define _QD_H
+
+#include <linux/bits.h>
+#include <linux/ktime.h>
+#include <linux/list.h>
+#include <linux/miscdevice.h>
+#include <linux/mutex.h>
+#include <linux/types.h>
+#include <linux/wait.h>
+#include <linux/queue_driver.h>
+
+#define QD_MAX_SIZE_LIMIT	BIT_ULL(30)	/* largest max_size: 1 GiB */
+#define QD_PREVIEW_LEN		32		/* debugfs payload preview */
+
+struct qd_entry;
+
+/**
+ * struct qd_queue - one bounded queue of typed messages
+ *
+ * Payloads live in a byte ring of @size bytes, in push order; each message
+ * also has a struct qd_entry (id, type, sender, position) from a slab cache.
+ * Popping a message that is not the oldest (type filter, reservation) leaves
+ * a hole in the ring; holes are squeezed out when a push that fits by the
+ * accounting does not find room at the tail. See DESIGN.md.
+ *
+ * @lock protects every field below it. It is a mutex, not a spinlock,
+ * because payloads are copied to and from user memory with it held: that
+ * is what makes a failed copy leave the queue exactly as it was. Nothing
+ * sleeps on a wait queue with it held.
+ *
+ * @push_seq and @pop_seq are written under @lock and read without it by
+ * waiters: a pop that found nothing sleeps on @readers until @push_seq
+ * moves (a push, a NACK, a requeue), a push that did not fit sleeps on
+ * @writers until @pop_seq moves (a pop, an ACK, a resize).
+ */
+struct qd_queue {
+	struct mutex lock;	/* protects everything down to @timeouts */
+	u8 *ring;		/* @size bytes of payload storage */
+	u64 size;		/* capacity for accounting, == ring size */
+	u64 used;		/* sum of QD_MSG_HEADER_SIZE + len */
+	u64 head_pos;		/* ring position of the oldest payload */
+	u64 tail_pos;		/* ring position where the next one goes */
+	size_t tail_off;	/* tail_pos within @ring */
+	struct list_head msgs;	/* struct qd_entry, oldest first */
+	u64 nr_msgs;
+	u64 nr_reserved;
+	u64 next_id;
+	u64 push_seq;
+	u64 pop_seq;
+	/* counters, cumulative since load */
+	u64 pushes;
+	u64 pops;
+	u64 blocked_readers;
+	u64 blocked_writers;
+	u64 requeued;
+	u64 timeouts;
+
+	u64 max_size;		/* set at load, read-only after */
+	wait_queue_head_t readers;	/* pops waiting for a message */
+	wait_queue_head_t writers;	/* pushes waiting for room */
+};
+
+/* One open file of the device. */
+struct qd_file {
+	struct qd_queue *q;
+	struct list_head reserved;	/* struct qd_entry; under q->lock */
+};
+
+/* How a call may wait. */
+struct qd_wait {
+	bool nonblock;
+	bool timed;
+	ktime_t deadline;	/* CLOCK_MONOTONIC, when @timed */
+};
+
+/* A message as the queue hands it out: up to two spans of the ring. */
+struct qd_view {
+	const u8 *p[2];
+	size_t n[2];
+	u64 id;
+	u64 time_ns;
+	u32 len;
+	u32 type;
+	u32 sender_pid;		/* in the caller's pid namespace */
+	u32 sender_uid;		/* in the caller's user namespace */
+};
+
+/**
+ * struct qd_push_src - where pushed messages come from
+ * @count: number of messages offered
+ * @describe: fill @len and @type of message @i (validating it)
+ * @fill: copy @n bytes of message @i starting at byte @at into @dst
+ * @queued: message @i is about to be queued as @id (last chance to fail)
+ */
+struct qd_push_src {
+	unsigned int count;
+	int (*describe)(struct qd_push_src *src, unsigned int i,
+			u32 *len, u32 *type);
+	int (*fill)(struct qd_push_src *src, unsigned int i, void *dst,
+		    size_t at, size_t n);
+	int (*queued)(struct qd_push_src *src, unsigned int i, u64 id);
+};
+
+/* Pop request for one message: which ones match and what to do. */
+struct qd_pop_req {
+	u32 type;
+	u32 flags;		/* QD_F_EXCEPT, QD_F_PEEK, QD_F_RESERVE */
+};
+
+/**
+ * struct qd_pop_dst - where popped messages go
+ * @count: number of messages wanted
+ * @describe: fill the request for message @i (validating it)
+ * @deliver: hand message @i to the caller; an error leaves it queued
+ */
+struct qd_pop_dst {
+	unsigned int count;
+	int (*describe)(struct qd_pop_dst *dst, unsigned int i,
+			struct qd_pop_req *req);
+	int (*deliver)(struct qd_pop_dst *dst, unsigned int i,
+		       const struct qd_view *v);
+};
+
+/* qd_queue.c */
+int qd_entry_cache_init(void);
+void qd_entry_cache_exit(void);
+int qd_queue_init(struct qd_queue *q, u64 size, u64 max_size);
+void qd_queue_destroy(struct qd_queue *q);
+int qd_queue_push(struct qd_queue *q, struct qd_push_src *src,
+		  const struct qd_wait *w, unsigned int *done);
+int qd_queue_pop(struct qd_queue *q, struct qd_file *f,
+		 struct qd_pop_dst *dst, const struct qd_wait *w,
+		 unsigned int *done);
+int qd_queue_ack(struct qd_queue *q, struct qd_file *f, u64 id);
+int qd_queue_nack(struct qd_queue *q, struct qd_file *f, u64 id);
+void qd_queue_release(struct qd_queue *q, struct qd_file *f);
+int qd_queue_resize(struct qd_queue *q, u64 size);
+void qd_queue_stats(struct qd_queue *q, struct qd_stats *st);
+__poll_t qd_queue_poll_mask(struct qd_queue *q);
+void qd_queue_show(struct qd_queue *q, struct seq_file *m);
+
+/* qd_ioctl.c */
+long qd_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
+void qd_wait_init(struct qd_wait *w, const struct file *file, u32 flags,
+		  s64 timeout_ns);
+
+/* qd_sysfs.c */
+extern const struct attribute_group *qd_groups[];
+
+/* qd_debugfs.c */
+void qd_debugfs_init(struct qd_queue *q);
+void qd_debugfs_exit(void);
+
+/* qd_main.c */
+struct qd_queue *qd_dev_queue(struct device *dev);
+
+#endif /* _QD_H */

@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The ioctl interface: uapi structs in, validated, handed to the queue,
+ * results out. Every struct is checked completely (reserved fields, flags,
+ * lengths, timeouts) before the queue is touched; the user copies that can
+ * still fail afterwards run as queue callbacks, under the queue lock, so a
+ * failure leaves the queue as it was.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/capability.h>
+#include <linux/fs.h>
+#include <linux/hrtimer.h>
+#include <linux/kernel.h>
+#include <linux/uaccess.h>
+
+#include "qd.h"
+
+void qd_wait_init(struct qd_wait *w, const struct file *file, u32 flags,
+		  s64 timeout_ns)
+{
+	w->nonblock = (flags & QD_F_NONBLOCK) || (file->f_flags & O_NONBLOCK);
+	w->timed = flags & QD_F_TIMEOUT;
+	w->deadline = w->timed ? ktime_add_safe(ktime_get(),
+						ns_to_ktime(timeout_ns)) : 0;
+}
+
+/* timeout_ns is only meaningful, and must be >= 0, with QD_F_TIMEOUT. */
+static int qd_check_timeout(u32 flags, s64 timeout_ns)
+{
+	if (flags & QD_F_TIMEOUT)
+		return timeout_ns < 0 ? -EINVAL : 0;
+	return timeout_ns ? -EINVAL : 0;
+}
+
+/* The checks shared by a single push and a batch entry. */
+static int qd_check_push(const struct qd_msg *m, u32 allowed)
+{
+	if (m->__reserved || (m->flags & ~allowed) || m->type == QD_TYPE_ANY)
+		return -EINVAL;
+	return qd_check_timeout(m->flags, m->timeout_ns);
+}
+
+static int qd_check_pop(const struct qd_msg *m, u32 allowed)
+{
+	if (m->__reserved || (m->flags & ~allowed))
+		return -EINVAL;
+	if ((m->flags & QD_F_PEEK) && (m->flags & QD_F_RESERVE))
+		return -EINVAL;
+	if ((m->flags & QD_F_EXCEPT) && m->type == QD_TYPE_ANY)
+		return -EINVAL;
+	return qd_check_timeout(m->flags, m->timeout_ns);
+}
+
+static int qd_check_batch(const struct qd_batch *b)
+{
+	if (b->__reserved || (b->flags & ~(QD_F_NONBLOCK | QD_F_TIMEOUT)))
+		return -EINVAL;
+	if (!b->count || b->count > QD_BATCH_MAX)
+		return -EINVAL;
+	return qd_check_timeout(b->flags, b->timeout_ns);
+}
+
+/*
+ * A set of struct qd_msg in user memory: one (QD_IOC_PUSH/POP, already
+ * copied in and checked) or an array (batches, each entry copied in and
+ * checked when the queue asks for it).
+ */
+struct qd_umsgs {
+	union {
+		struct qd_push_src src;
+		struct qd_pop_dst dst;
+	};
+	struct qd_msg __user *umsgs;
+	struct qd_msg cur;		/* the entry being worked on */
+	unsigned int cur_idx;		/* index of @cur, or UINT_MAX */
+	u32 entry_flags;		/* flags allowed in an entry */
+	bool push;
+};
+
+static int qd_umsgs_load(struct qd_umsgs *u, unsigned int i)
+{
+	int ret;
+
+	if (u->cur_idx == i)
+		return 0;
+	if (copy_from_user(&u->cur, &u->umsgs[i], sizeof(u->cur)))
+		return -EFAULT;
+	ret = u->push ? qd_check_push(&u->cur, u->entry_flags) :
+			qd_check_pop(&u->cur, u->entry_flags);
+	if (ret)
+		return ret;
+	u->cur_idx = i;
+	return 0;
+}
+
+static int qd_src_describe(struct qd_push_src *src, unsigned int i,
+			   u32 *len, u32 *type)
+{
+	struct qd_umsgs *u = container_of(src, struct qd_umsgs, src);
+	int ret = qd_umsgs_load(u, i);
+
+	if (ret)
+		return ret;
+	*len = u->cur.len;
+	*type = u->cur.type;
+	return 0;
+}
+
+static int qd_src_fill(struct qd_push_src *src, unsigned int i, void *dst,
+		       size_t at, size_t n)
+{
+	struct qd_umsgs *u = container_of(src, struct qd_umsgs, src);
+	const u8 __user *from = u64_to_user_ptr(u->cur.data);
+
+	return copy_from_user(dst, from + at, n) ? -EFAULT : 0;
+}
+
+static int qd_src_queued(struct qd_push_src *src, unsigned int i, u64 id)
+{
+	struct qd_umsgs *u = container_of(src, struct qd_umsgs, src);
+
+	return put_user(id, &u->umsgs[i].id) ? -EFAULT : 0;
+}
+
+static int qd_dst_describe(struct qd_pop_dst *dst, unsigned int i,
+			   struct qd_pop_req *req)
+{
+	struct qd_umsgs *u = container_of(dst, struct qd_umsgs, dst);
+	int ret = qd_umsgs_load(u, i);
+
+	if (ret)
+		return ret;
+	req->type = u->cur.type;
+	req->flags = u->cur.flags;
+	return 0;
+}
+
+static int qd_dst_deliver(struct qd_pop_dst *dst, unsigned int i,
+			  const struct qd_view *v)
+{
+	struct qd_umsgs *u = container_of(dst, struct qd_umsgs, dst);
+	u8 __user *to = u64_to_user_ptr(u->cur.data);
+	struct qd_msg out = u->cur;
+
+	if (v->len > u->cur.len) {
+		/* Say how big a buffer it takes; the message stays. */
+		if (put_user(v->len, &u->umsgs[i].len))
+			return -EFAULT;
+		return -EMSGSIZE;
+	}
+	if (copy_to_user(to, v->p[0], v->n[0]) ||
+	    copy_to_user(to + v->n[0], v->p[1], v->n[1]))
+		return -EFAULT;
+
+	out.id = v->id;
+	out.time_ns = v->time_ns;
+	out.len = v->len;
+	out.type = v->type;
+	out.sender_pid = v->sender_pid;
+	out.sender_uid = v->sender_uid;
+	if (copy_to_user(&u->umsgs[i], &out, sizeof(out)))
+		return -EFAULT;
+	return 0;
+}
+
+static void qd_umsgs_init(struct qd_umsgs *u, bool push, void __user *msgs,
+			  unsigned int count, u32 entry_flags)
+{
+	u->umsgs = msgs;
+	u->cur_idx = UINT_MAX;
+	u->entry_flags = entry_flags;
+	u->push = push;
+	if (push) {
+		u->src.count = count;
+		u->src.describe = qd_src_describe;
+		u->src.fill = qd_src_fill;
+		u->src.queued = qd_src_queued;
+	} else {
+		u->dst.count = count;
+		u->dst.describe = qd_dst_describe;
+		u->dst.deliver = qd_dst_deliver;
+	}
+}
+
+static long qd_ioc_msg(struct file *file, bool push, void __user *argp)
+{
+	struct qd_file *f = file->private_data;
+	struct qd_umsgs u;
+	struct qd_wait w;
+	unsigned int done;
+	int ret;
+
+	qd_umsgs_init(&u, push, argp, 1,
+		      push ? QD_F_PUSH_MASK : QD_F_POP_MASK);
+	ret = qd_umsgs_load(&u, 0);
+	if (ret)
+		return ret;
+	qd_wait_init(&w, file, u.cur.flags, u.cur.timeout_ns);
+	if (push)
+		return qd_queue_push(f->q, &u.src, &w, &done);
+	return qd_queue_pop(f->q, f, &u.dst, &w, &done);
+}
+
+static long qd_ioc_batch(struct file *file, bool push,
+			 struct qd_batch __user *ub)
+{
+	struct qd_file *f = file->private_data;
+	struct qd_umsgs u;
+	struct qd_batch b;
+	struct qd_wait w;
+	unsigned int done = 0;
+	int ret;
+
+	if (copy_from_user(&b, ub, sizeof(b)))
+		return -EFAULT;
+	ret = qd_check_batch(&b);
+	if (ret)
+		return ret;
+	/* Make sure the result can be reported before anything moves. */
+	if (put_user(0, &ub->done))
+		return -EFAULT;
+
+	qd_umsgs_init(&u, push, u64_to_user_ptr(b.msgs), b.count,
+		      push ? 0 : QD_F_EXCEPT | QD_F_RESERVE);
+	qd_wait_init(&w, file, b.flags, b.timeout_ns);
+	if (push)
+		ret = qd_queue_push(f->q, &u.src, &w, &done);
+	else
+		ret = qd_queue_pop(f->q, f, &u.dst, &w, &done);
+	if (put_user(done, &ub->done))
+		return -EFAULT;
+	return ret;
+}
+
+static long qd_ioc_set_size(struct file *file, u64 __user *argp)
+{
+	struct qd_file *f = file->private_data;
+	u64 size;
+
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	if (get_user(size, argp))
+		return -EFAULT;
+	return qd_queue_resize(f->q, size);
+}
+
+static long qd_ioc_stats(struct file *file, struct qd_stats __user *argp)
+{
+	struct qd_file *f = file->private_data;
+	struct qd_stats st;
+
+	qd_queue_stats(f->q, &st);
+	return copy_to_user(argp, &st, sizeof(st)) ? -EFAULT : 0;
+}
+
+static long qd_ioc_ack(struct file *file, u64 __user *argp, bool ack)
+{
+	struct qd_file *f = file->private_data;
+	u64 id;
+
+	if (get_user(id, argp))
+		return -EFAULT;
+	return ack ? qd_queue_ack(f->q, f, id) : qd_queue_nack(f->q, f, id);
+}
+
+long qd_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	void __user *argp = (void __user *)arg;
+
+	switch (cmd) {
+	case QD_IOC_PUSH:
+		return qd_ioc_msg(file, true, argp);
+	case QD_IOC_POP:
+		return qd_ioc_msg(file, false, argp);
+	case QD_IOC_PUSH_BATCH:
+		return qd_ioc_batch(file, true, argp);
+	case QD_IOC_POP_BATCH:
+		return qd_ioc_batch(file, false, argp);
+	case QD_IOC_ACK:
+		return qd_ioc_ack(file, argp, true);
+	case QD_IOC_NACK:
+		return qd_ioc_ack(file, argp, false);
+	case QD_IOC_STATS:
+		return qd_ioc_stats(file, argp);
+	case QD_IOC_SET_SIZE:
+		return qd_ioc_set_size(file, argp);
+	default:
+		return -ENOTTY;
+	}
+}

@@ -1,0 +1,687 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The queue: a byte ring of payloads in push order plus one struct qd_entry
+ * per message, FIFO per type, with blocking push and pop, reservations and
+ * resizing. No user pointers here: see struct qd_push_src / qd_pop_dst.
+ *
+ * Invariants, all under q->lock:
+ *  - q->msgs lists every queued message (reserved ones too) by id.
+ *  - used == sum over q->msgs of QD_MSG_HEADER_SIZE + len <= size.
+ *  - Entries' ring positions increase along q->msgs; head_pos is the
+ *    position of the first entry (tail_pos when empty) and
+ *    tail_pos - head_pos <= size. Gaps between entries are holes left by
+ *    messages removed out of order.
+ *  - nr_reserved counts entries with an owner; each is on its owner's
+ *    reserved list.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/cred.h>
+#include <linux/hrtimer.h>
+#include <linux/minmax.h>
+#include <linux/pid.h>
+#include <linux/poll.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/timekeeping.h>
+#include <linux/uidgid.h>
+#include <linux/user_namespace.h>
+
+#include "qd.h"
+
+/**
+ * struct qd_entry - one queued message
+ * @node:	in q->msgs, by id
+ * @rnode:	in @owner->reserved while reserved
+ * @owner:	the open file holding the reservation, or NULL
+ * @pid:	the pusher's thread group (a reference)
+ * @uid:	the pusher's euid
+ * @id:		message id
+ * @time_ns:	CLOCK_REALTIME at push
+ * @pos:	ring position of the payload (monotonic, see q->head_pos)
+ * @off:	@pos within q->ring
+ * @len:	payload length
+ * @type:	message type, non-zero
+ */
+struct qd_entry {
+	struct list_head node;
+	struct list_head rnode;
+	struct qd_file *owner;
+	struct pid *pid;
+	kuid_t uid;
+	u32 len;
+	u64 id;
+	u64 time_ns;
+	u64 pos;
+	size_t off;
+	u32 type;
+};
+
+static struct kmem_cache *qd_entry_cache;
+
+int qd_entry_cache_init(void)
+{
+	qd_entry_cache = KMEM_CACHE(qd_entry, SLAB_ACCOUNT);
+	return qd_entry_cache ? 0 : -ENOMEM;
+}
+
+void qd_entry_cache_exit(void)
+{
+	kmem_cache_destroy(qd_entry_cache);
+}
+
+static u64 qd_msg_bytes(u32 len)
+{
+	return QD_MSG_HEADER_SIZE + (u64)len;
+}
+
+static u8 *qd_ring_alloc(u64 size)
+{
+	return kvmalloc(size, GFP_KERNEL_ACCOUNT);
+}
+
+static size_t qd_ring_wrap(const struct qd_queue *q, size_t off)
+{
+	return off >= q->size ? off - q->size : off;
+}
+
+/* Split @len bytes at ring offset @off into at most two spans. */
+static void qd_ring_spans(const struct qd_queue *q, size_t off, size_t len,
+			  size_t n[2])
+{
+	n[0] = min_t(size_t, len, q->size - off);
+	n[1] = len - n[0];
+}
+
+/*
+ * Move @len bytes from ring offset @src to @dst, where @dst is at or
+ * before @src in ring order (holes are only ever closed towards the head).
+ * Each piece wraps neither end, so memmove() is safe within it, and going
+ * forward never overwrites bytes not yet moved.
+ */
+static void qd_ring_move(struct qd_queue *q, size_t dst, size_t src,
+			 size_t len)
+{
+	while (len) {
+		size_t n = min3(len, q->size - dst, q->size - src);
+
+		memmove(q->ring + dst, q->ring + src, n);
+		dst = qd_ring_wrap(q, dst + n);
+		src = qd_ring_wrap(q, src + n);
+		len -= n;
+	}
+}
+
+static struct qd_entry *qd_first_locked(struct qd_queue *q)
+{
+	lockdep_assert_held(&q->lock);
+	return list_first_entry_or_null(&q->msgs, struct qd_entry, node);
+}
+
+/* Squeeze the holes out of the ring so all free space is at the tail. */
+static void qd_compact_locked(struct qd_queue *q)
+{
+	struct qd_entry *e, *first = qd_first_locked(q);
+	u64 pos;
+	size_t off;
+
+	if (!first) {
+		q->tail_off = 0;
+		return;
+	}
+	pos = first->pos;
+	off = first->off;
+	list_for_each_entry(e, &q->msgs, node) {
+		if (e->pos != pos) {
+			qd_ring_move(q, off, e->off, e->len);
+			e->pos = pos;
+			e->off = off;
+		}
+		pos += e->len;
+		off = qd_ring_wrap(q, off + e->len);
+	}
+	q->tail_pos = pos;
+	q->tail_off = off;
+}
+
+static bool qd_fits_locked(struct qd_queue *q, u32 len)
+{
+	lockdep_assert_held(&q->lock);
+	return q->used + qd_msg_bytes(len) <= q->size;
+}
+
+/* Unlink @e from the queue and free it. Caller wakes writers. */
+static void qd_remove_locked(struct qd_queue *q, struct qd_entry *e)
+{
+	struct qd_entry *first;
+
+	lockdep_assert_held(&q->lock);
+	list_del(&e->node);
+	q->used -= qd_msg_bytes(e->len);
+	q->nr_msgs--;
+	q->pop_seq++;
+	first = qd_first_locked(q);
+	if (first) {
+		q->head_pos = first->pos;
+	} else {
+		/* Empty: start again at the beginning of the ring. */
+		q->head_pos = q->tail_pos;
+		q->tail_off = 0;
+	}
+	put_pid(e->pid);
+	kmem_cache_free(qd_entry_cache, e);
+}
+
+static bool qd_matches(const struct qd_entry *e, const struct qd_pop_req *req)
+{
+	if (e->owner)
+		return false;
+	if (req->flags & QD_F_EXCEPT)
+		return e->type != req->type;
+	return req->type == QD_TYPE_ANY || e->type == req->type;
+}
+
+static struct qd_entry *qd_find_locked(struct qd_queue *q,
+				       const struct qd_pop_req *req)
+{
+	struct qd_entry *e;
+
+	lockdep_assert_held(&q->lock);
+	if (q->nr_msgs == q->nr_reserved)
+		return NULL;
+	list_for_each_entry(e, &q->msgs, node)
+		if (qd_matches(e, req))
+			return e;
+	return NULL;
+}
+
+/*
+ * Sleep until *@seq moves away from @seen, the deadline passes or a signal
+ * arrives. Called without q->lock. Returns 0 (look again) or -ERESTARTSYS
+ * or -EINTR: a wait with a deadline is not restarted, since the restart
+ * would wait for the whole timeout again.
+ */
+static int qd_sleep(wait_queue_head_t *wq, const u64 *seq, u64 seen,
+		    const struct qd_wait *w)
+{
+	long ret;
+
+	if (!w->timed)
+		return wait_event_interruptible(*wq, READ_ONCE(*seq) != seen);
+
+	ret = wait_event_interruptible_hrtimeout(*wq, READ_ONCE(*seq) != seen,
+						 ktime_sub(w->deadline,
+							   ktime_get()));
+	if (ret == -ERESTARTSYS)
+		return -EINTR;
+	return 0;	/* -ETIME: the caller sees the deadline has passed */
+}
+
+/*
+ * Decide what a call that cannot proceed does: fail at once, or count the
+ * first wait. Returns 0 if the caller should sleep.
+ */
+static int qd_may_wait_locked(struct qd_queue *q, const struct qd_wait *w,
+			      bool *waited, u64 *blocked)
+{
+	lockdep_assert_held(&q->lock);
+	if (w->nonblock)
+		return -EAGAIN;
+	if (w->timed && ktime_compare(ktime_get(), w->deadline) >= 0) {
+		q->timeouts++;
+		return -ETIMEDOUT;
+	}
+	if (!*waited) {
+		*waited = true;
+		(*blocked)++;
+	}
+	return 0;
+}
+
+/* Queue message @i of @src, which fits. */
+static int qd_push_one_locked(struct qd_queue *q, struct qd_push_src *src,
+			      unsigned int i, u32 len, u32 type)
+{
+	struct qd_entry *e;
+	size_t n[2];
+	int ret;
+
+	lockdep_assert_held(&q->lock);
+	e = kmem_cache_alloc(qd_entry_cache, GFP_KERNEL_ACCOUNT);
+	if (!e)
+		return -ENOMEM;
+
+	/* The accounting says it fits; make the ring agree. */
+	if (q->size - (q->tail_pos - q->head_pos) < len)
+		qd_compact_locked(q);
+
+	qd_ring_spans(q, q->tail_off, len, n);
+	ret = src->fill(src, i, q->ring + q->tail_off, 0, n[0]);
+	if (!ret && n[1])
+		ret = src->fill(src, i, q->ring, n[0], n[1]);
+	if (!ret)
+		ret = src->queued(src, i, q->next_id);
+	if (ret) {
+		kmem_cache_free(qd_entry_cache, e);
+		return ret;
+	}
+
+	e->owner = NULL;
+	INIT_LIST_HEAD(&e->rnode);
+	e->pid = get_pid(task_tgid(current));
+	e->uid = current_euid();
+	e->id = q->next_id++;
+	e->time_ns = ktime_get_real_ns();
+	e->len = len;
+	e->type = type;
+	e->pos = q->tail_pos;
+	e->off = q->tail_off;
+	list_add_tail(&e->node, &q->msgs);
+	if (q->nr_msgs++ == 0)
+		q->head_pos = e->pos;
+	q->tail_pos += len;
+	q->tail_off = qd_ring_wrap(q, q->tail_off + len);
+	q->used += qd_msg_bytes(len);
+	q->pushes++;
+	q->push_seq++;
+	return 0;
+}
+
+/**
+ * qd_queue_push - queue up to @src->count messages
+ * @q: the queue
+ * @src: the messages
+ * @w: how the first message may wait for room
+ * @done: out: how many were queued
+ *
+ * Return: 0 if at least one message was queued, else the error that
+ * stopped the first one.
+ */
+int qd_queue_push(struct qd_queue *q, struct qd_push_src *src,
+		  const struct qd_wait *w, unsigned int *done)
+{
+	bool waited = false;
+	unsigned int i = 0;
+	u32 len, type;
+	int ret = 0;
+
+	mutex_lock(&q->lock);
+	while (i < src->count) {
+		u64 seen;
+
+		ret = src->describe(src, i, &len, &type);
+		if (ret)
+			break;
+		if (qd_msg_bytes(len) > q->size) {
+			ret = -EMSGSIZE;
+			break;
+		}
+		if (qd_fits_locked(q, len)) {
+			ret = qd_push_one_locked(q, src, i, len, type);
+			if (ret)
+				break;
+			i++;
+			continue;
+		}
+		if (i) {
+			ret = -EAGAIN;
+			break;
+		}
+		ret = qd_may_wait_locked(q, w, &waited, &q->blocked_writers);
+		if (ret)
+			break;
+		seen = q->pop_seq;
+		mutex_unlock(&q->lock);
+		ret = qd_sleep(&q->writers, &q->pop_seq, seen, w);
+		mutex_lock(&q->lock);
+		if (ret)
+			break;
+	}
+	mutex_unlock(&q->lock);
+
+	if (i && wq_has_sleeper(&q->readers))
+		wake_up_interruptible(&q->readers);
+	*done = i;
+	return i ? 0 : ret;
+}
+
+/* Hand @e to @dst as message @i, then remove, reserve or keep it. */
+static int qd_pop_one_locked(struct qd_queue *q, struct qd_file *f,
+			     struct qd_pop_dst *dst, unsigned int i,
+			     const struct qd_pop_req *req, struct qd_entry *e,
+			     bool *removed)
+{
+	struct qd_view v;
+	int ret;
+
+	lockdep_assert_held(&q->lock);
+	v.p[0] = q->ring + e->off;
+	v.p[1] = q->ring;
+	qd_ring_spans(q, e->off, e->len, v.n);
+	v.id = e->id;
+	v.time_ns = e->time_ns;
+	v.len = e->len;
+	v.type = e->type;
+	v.sender_pid = pid_vnr(e->pid);
+	v.sender_uid = from_kuid_munged(current_user_ns(), e->uid);
+
+	ret = dst->deliver(dst, i, &v);
+	if (ret)
+		return ret;
+
+	if (req->flags & QD_F_PEEK)
+		return 0;
+	if (req->flags & QD_F_RESERVE) {
+		e->owner = f;
+		list_add_tail(&e->rnode, &f->reserved);
+		q->nr_reserved++;
+		return 0;
+	}
+	qd_remove_locked(q, e);
+	q->pops++;
+	*removed = true;
+	return 0;
+}
+
+/**
+ * qd_queue_pop - pop, peek at or reserve up to @dst->count messages
+ * @q: the queue
+ * @f: the open file (owner of reservations)
+ * @dst: where they go and which ones match
+ * @w: how the first message may wait
+ * @done: out: how many were handed out
+ *
+ * Return: 0 if at least one message was handed out, else the error that
+ * stopped the first one. A message whose delivery fails stays queued.
+ */
+int qd_queue_pop(struct qd_queue *q, struct qd_file *f,
+		 struct qd_pop_dst *dst, const struct qd_wait *w,
+		 unsigned int *done)
+{
+	bool waited = false, removed = false;
+	struct qd_pop_req req;
+	struct qd_entry *e;
+	unsigned int i = 0;
+	int ret = 0;
+
+	mutex_lock(&q->lock);
+	while (i < dst->count) {
+		u64 seen;
+
+		ret = dst->describe(dst, i, &req);
+		if (ret)
+			break;
+		e = qd_find_locked(q, &req);
+		if (e) {
+			ret = qd_pop_one_locked(q, f, dst, i, &req, e,
+						&removed);
+			if (ret)
+				break;
+			i++;
+			continue;
+		}
+		if (i) {
+			ret = -EAGAIN;
+			break;
+		}
+		ret = qd_may_wait_locked(q, w, &waited, &q->blocked_readers);
+		if (ret)
+			break;
+		seen = q->push_seq;
+		mutex_unlock(&q->lock);
+		ret = qd_sleep(&q->readers, &q->push_seq, seen, w);
+		mutex_lock(&q->lock);
+		if (ret)
+			break;
+	}
+	mutex_unlock(&q->lock);
+
+	if (removed && wq_has_sleeper(&q->writers))
+		wake_up_interruptible(&q->writers);
+	*done = i;
+	return i ? 0 : ret;
+}
+
+static struct qd_entry *qd_reserved_locked(struct qd_file *f, u64 id)
+{
+	struct qd_entry *e;
+
+	lockdep_assert_held(&f->q->lock);
+	list_for_each_entry(e, &f->reserved, rnode)
+		if (e->id == id)
+			return e;
+	return NULL;
+}
+
+/* Give a reserved message back: it keeps its place by id. */
+static void qd_unreserve_locked(struct qd_queue *q, struct qd_entry *e)
+{
+	lockdep_assert_held(&q->lock);
+	list_del_init(&e->rnode);
+	e->owner = NULL;
+	q->nr_reserved--;
+	q->requeued++;
+	q->push_seq++;
+}
+
+int qd_queue_ack(struct qd_queue *q, struct qd_file *f, u64 id)
+{
+	struct qd_entry *e;
+
+	mutex_lock(&q->lock);
+	e = qd_reserved_locked(f, id);
+	if (!e) {
+		mutex_unlock(&q->lock);
+		return -ENOENT;
+	}
+	list_del(&e->rnode);
+	q->nr_reserved--;
+	qd_remove_locked(q, e);
+	q->pops++;
+	mutex_unlock(&q->lock);
+
+	if (wq_has_sleeper(&q->writers))
+		wake_up_interruptible(&q->writers);
+	return 0;
+}
+
+int qd_queue_nack(struct qd_queue *q, struct qd_file *f, u64 id)
+{
+	struct qd_entry *e;
+
+	mutex_lock(&q->lock);
+	e = qd_reserved_locked(f, id);
+	if (!e) {
+		mutex_unlock(&q->lock);
+		return -ENOENT;
+	}
+	qd_unreserve_locked(q, e);
+	mutex_unlock(&q->lock);
+
+	if (wq_has_sleeper(&q->readers))
+		wake_up_interruptible(&q->readers);
+	return 0;
+}
+
+/* The file is closing: everything it still holds goes back. */
+void qd_queue_release(struct qd_queue *q, struct qd_file *f)
+{
+	struct qd_entry *e, *tmp;
+	bool any = false;
+
+	mutex_lock(&q->lock);
+	list_for_each_entry_safe(e, tmp, &f->reserved, rnode) {
+		qd_unreserve_locked(q, e);
+		any = true;
+	}
+	mutex_unlock(&q->lock);
+
+	if (any && wq_has_sleeper(&q->readers))
+		wake_up_interruptible(&q->readers);
+}
+
+/**
+ * qd_queue_resize - change the capacity, keeping every message in order
+ * @q: the queue
+ * @size: new capacity in bytes
+ *
+ * Return: 0, -EINVAL outside [QD_MIN_SIZE, max_size], -EBUSY if the
+ * messages would not fit, -ENOMEM.
+ */
+int qd_queue_resize(struct qd_queue *q, u64 size)
+{
+	struct qd_entry *e;
+	u8 *ring, *old;
+	size_t off = 0;
+
+	if (size < QD_MIN_SIZE || size > q->max_size)
+		return -EINVAL;
+
+	ring = qd_ring_alloc(size);
+	if (!ring)
+		return -ENOMEM;
+
+	mutex_lock(&q->lock);
+	if (q->used > size) {
+		mutex_unlock(&q->lock);
+		kvfree(ring);
+		return -EBUSY;
+	}
+	/* Copy the payloads in order to the start of the new ring. */
+	list_for_each_entry(e, &q->msgs, node) {
+		size_t n[2];
+
+		qd_ring_spans(q, e->off, e->len, n);
+		memcpy(ring + off, q->ring + e->off, n[0]);
+		memcpy(ring + off + n[0], q->ring, n[1]);
+		e->off = off;
+		e->pos = off;
+		off += e->len;
+	}
+	old = q->ring;
+	q->ring = ring;
+	q->size = size;
+	q->head_pos = 0;
+	q->tail_pos = off;
+	q->tail_off = off == size ? 0 : off;
+	/* Waiting pushers look again: room grew, or their message no longer fits. */
+	q->pop_seq++;
+	mutex_unlock(&q->lock);
+
+	kvfree(old);
+	wake_up_interruptible(&q->writers);
+	return 0;
+}
+
+void qd_queue_stats(struct qd_queue *q, struct qd_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	mutex_lock(&q->lock);
+	st->size = q->size;
+	st->used = q->used;
+	st->free = q->size - q->used;
+	st->messages = q->nr_msgs;
+	st->pushes = q->pushes;
+	st->pops = q->pops;
+	st->blocked_readers = q->blocked_readers;
+	st->blocked_writers = q->blocked_writers;
+	st->reserved = q->nr_reserved;
+	st->requeued = q->requeued;
+	st->timeouts = q->timeouts;
+	st->max_msg_size = q->size - QD_MSG_HEADER_SIZE;
+	mutex_unlock(&q->lock);
+}
+
+/* Lockless snapshot for poll(); the wait queues make it exact enough. */
+__poll_t qd_queue_poll_mask(struct qd_queue *q)
+{
+	__poll_t mask = 0;
+
+	if (READ_ONCE(q->nr_msgs) != READ_ONCE(q->nr_reserved))
+		mask |= EPOLLIN | EPOLLRDNORM;
+	if (READ_ONCE(q->used) + QD_MSG_HEADER_SIZE <= READ_ONCE(q->size))
+		mask |= EPOLLOUT | EPOLLWRNORM;
+	return mask;
+}
+
+static void qd_show_preview(struct seq_file *m, const struct qd_queue *q,
+			    const struct qd_entry *e)
+{
+	size_t i, n = min_t(size_t, e->len, QD_PREVIEW_LEN);
+
+	seq_puts(m, " data=\"");
+	for (i = 0; i < n; i++) {
+		u8 c = q->ring[qd_ring_wrap(q, e->off + i)];
+
+		switch (c) {
+		case '\n':
+			seq_puts(m, "\\n");
+			break;
+		case '\t':
+			seq_puts(m, "\\t");
+			break;
+		case '\\':
+		case '"':
+			seq_putc(m, '\\');
+			seq_putc(m, c);
+			break;
+		default:
+			if (c >= 0x20 && c < 0x7f)
+				seq_putc(m, c);
+			else
+				seq_printf(m, "\\x%02x", c);
+		}
+	}
+	seq_printf(m, "%s\"\n", e->len > n ? "..." : "");
+}
+
+/* debugfs "messages": one line per queued message, oldest first. */
+void qd_queue_show(struct qd_queue *q, struct seq_file *m)
+{
+	struct qd_entry *e;
+
+	mutex_lock(&q->lock);
+	list_for_each_entry(e, &q->msgs, node) {
+		seq_printf(m, "id=%llu type=%u len=%u reserved=%d pid=%d",
+			   e->id, e->type, e->len, e->owner ? 1 : 0,
+			   pid_vnr(e->pid));
+		qd_show_preview(m, q, e);
+	}
+	mutex_unlock(&q->lock);
+}
+
+int qd_queue_init(struct qd_queue *q, u64 size, u64 max_size)
+{
+	if (max_size < QD_MIN_SIZE || max_size > QD_MAX_SIZE_LIMIT ||
+	    size < QD_MIN_SIZE || size > max_size)
+		return -EINVAL;
+
+	q->ring = qd_ring_alloc(size);
+	if (!q->ring)
+		return -ENOMEM;
+	mutex_init(&q->lock);
+	init_waitqueue_head(&q->readers);
+	init_waitqueue_head(&q->writers);
+	INIT_LIST_HEAD(&q->msgs);
+	q->size = size;
+	q->max_size = max_size;
+	q->next_id = 1;
+	return 0;
+}
+
+void qd_queue_destroy(struct qd_queue *q)
+{
+	struct qd_entry *e, *tmp;
+
+	/* No file is open: nothing is reserved and nobody waits. */
+	list_for_each_entry_safe(e, tmp, &q->msgs, node) {
+		list_del(&e->node);
+		put_pid(e->pid);
+		kmem_cache_free(qd_entry_cache, e);
+	}
+	kvfree(q->ring);
+	mutex_destroy(&q->lock);
+}
