@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * qdctl stats: print every counter, from sysfs (readable without access
+ * to the device), else from QD_IOC_STATS.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "qd.h"
+
+struct stats_args {
+	int64_t watch_ns;
+	bool watch, json;
+};
+
+#define COUNTER(name) { #name, offsetof(struct qd_stats, name) }
+static const struct {
+	const char *name;
+	size_t off;
+} counters[] = {
+	COUNTER(size), COUNTER(used), COUNTER(free), COUNTER(messages),
+	COUNTER(max_msg_size), COUNTER(pushes), COUNTER(pops),
+	COUNTER(blocked_readers), COUNTER(blocked_writers), COUNTER(reserved),
+	COUNTER(requeued), COUNTER(timeouts),
+};
+
+#define NCOUNTERS (sizeof(counters) / sizeof(counters[0]))
+
+static const struct argp_option stats_options[] = {
+	{ "watch", 'w', "SEC", 0, "Print again every SEC seconds until interrupted", 0 },
+	{ "json", 'j', NULL, 0, "Print one JSON object per snapshot, on one line", 0 },
+	{ 0 }
+};
+
+static error_t stats_parse(int key, char *arg, struct argp_state *state)
+{
+	struct stats_args *a = state->input;
+
+	switch (key) {
+	case 'w':
+		if (qd_parse_seconds(arg, &a->watch_ns) || a->watch_ns == 0)
+			argp_error(state, "invalid interval '%s': give seconds > 0, e.g. 1 or 0.5",
+				   arg);
+		a->watch = true;
+		return 0;
+	case 'j':
+		a->json = true;
+		return 0;
+	case ARGP_KEY_ARG:
+		argp_error(state, "unexpected argument '%s'", arg);
+		return 0;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+}
+
+static const struct argp_child stats_children[] = {
+	{ &qd_device_argp, 0, "Common options:", 0 },
+	{ 0 }
+};
+
+static const struct argp stats_argp = {
+	.options = stats_options,
+	.parser = stats_parse,
+	.doc = "Print every counter of the queue as 'name: value' lines: size, used, "
+	       "free, messages, max_msg_size (current values), pushes, pops, "
+	       "blocked_readers, blocked_writers, reserved, requeued, timeouts."
+	       "\vThe values come from /sys/class/misc/queue_driver/, which anyone may "
+	       "read; if sysfs is not there they come from the device (QD_IOC_STATS). "
+	       "pushes, pops, blocked_*, requeued and timeouts count since the module "
+	       "was loaded.\n\nExamples:\n  qdctl stats\n  qdctl stats --watch 1 --json",
+	.children = stats_children,
+};
+
+static int stats_get(struct qd_stats *st)
+{
+	size_t i;
+	int fd, ret;
+
+	for (i = 0; i < NCOUNTERS; i++) {
+		uint64_t *v = (uint64_t *)((char *)st + counters[i].off);
+
+		if (qd_sysfs_read(counters[i].name, v))
+			break;
+	}
+	if (i == NCOUNTERS)
+		return 0;
+	fd = qd_open(0);
+	if (fd < 0)
+		return -1;
+	ret = qd_get_stats(fd, st);
+	close(fd);
+	return ret;
+}
+
+static void stats_print(const struct qd_stats *st, bool json)
+{
+	size_t i;
+
+	for (i = 0; i < NCOUNTERS; i++) {
+		uint64_t v = *(const uint64_t *)((const char *)st + counters[i].off);
+
+		if (json)
+			printf("%s\"%s\": %" PRIu64, i ? ", " : "{", counters[i].name, v);
+		else
+			printf("%s: %" PRIu64 "\n", counters[i].name, v);
+	}
+	if (json)
+		puts("}");
+}
+
+int cmd_stats(int argc, char **argv)
+{
+	struct stats_args a = { 0 };
+	struct qd_stats st;
+	bool first = true;
+
+	argp_parse(&stats_argp, argc, argv, 0, NULL, &a);
+	if (a.watch)
+		qd_catch_signals();
+	do {
+		struct timespec ts = {
+			.tv_sec = a.watch_ns / 1000000000,
+			.tv_nsec = a.watch_ns % 1000000000,
+		};
+
+		if (!first) {
+			while (nanosleep(&ts, &ts) < 0 && errno == EINTR && !qd_signal)
+				;
+			if (qd_signal)
+				break;
+			if (!a.json)
+				putchar('\n');
+		}
+		first = false;
+		memset(&st, 0, sizeof(st));
+		if (stats_get(&st))
+			return QD_EXIT_FAIL;
+		stats_print(&st, a.json);
+		if (fflush(stdout)) {
+			qd_err("stdout: %s", strerror(errno));
+			return QD_EXIT_FAIL;
+		}
+	} while (a.watch && !qd_signal);
+	return qd_signal ? qd_signal_exit() : QD_EXIT_OK;
+}

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * qdctl: shared declarations - the subcommand table entry, the options
+ * every subcommand shares (--device, --type), device and ioctl helpers,
+ * error reporting and small parsers.
+ */
+#ifndef QDCTL_QD_H
+#define QDCTL_QD_H
+
+#include <argp.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/queue_driver.h>
+
+#define QD_VERSION		"1.0"
+#define QD_DEFAULT_DEVICE	"/dev/" QD_DEVICE_NAME
+
+/* Exit status (sysexits.h EX_USAGE is argp's default for usage errors) */
+#define QD_EXIT_OK		0
+#define QD_EXIT_FAIL		1
+#define QD_EXIT_USAGE		64
+#define QD_EXIT_SIGINT		130
+
+/* struct qd_cmd.flags */
+#define QD_CMD_TYPE		(1U << 0) /* takes --type */
+#define QD_CMD_TYPE_ANY		(1U << 1) /* --type any is allowed */
+
+struct qd_cmd {
+	const char *name;	/* subcommand: qdctl NAME */
+	const char *alias;	/* the seed's tool name (a symlink), or NULL */
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+	unsigned int flags;
+};
+
+/*
+ * Options shared by every subcommand. The argp children below fill this
+ * one struct, so `qdctl --device D read` and `qdctl read --device D`
+ * give the same result (the later one wins).
+ */
+struct qd_common {
+	const char *device;	/* --device, $QD_DEVICE, default */
+	uint32_t type;		/* --type, 0 = any */
+	bool type_set;		/* --type was given */
+};
+
+extern struct qd_common qd_opt;
+extern const struct qd_cmd *qd_cur;	/* the subcommand being run */
+
+/* argp children: --device for all, --type for those with QD_CMD_TYPE */
+extern const struct argp qd_device_argp;
+extern const struct argp qd_type_argp;
+
+void qd_common_init(void);
+/* Type the subcommand uses when --type was not given */
+uint32_t qd_type_or(uint32_t dflt);
+
+/* Errors: "qdctl: CMD: message" on stderr */
+void qd_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "qdctl: CMD: WHAT: strerror(err) (hint)" with a hint for device errors */
+void qd_err_dev(const char *what, int err);
+
+/* Open the device O_RDWR | O_CLOEXEC | extra; on failure report, -1 */
+int qd_open(int extra_flags);
+int qd_get_stats(int fd, struct qd_stats *st);
+/* Largest payload: sysfs max_msg_size, else QD_IOC_STATS; 0 if unknown */
+uint64_t qd_max_msg_size(int fd);
+/* sysfs directory of the device (/sys/dev/char/MAJ:MIN), NULL if none */
+const char *qd_sysfs_dir(void);
+/* Read one decimal sysfs attribute NAME; 0 on success, else -errno */
+int qd_sysfs_read(const char *name, uint64_t *val);
+
+/* Parsers: 0 on success, -1 if the text is not valid */
+int qd_parse_type(const char *s, uint32_t *type);
+int qd_parse_seconds(const char *s, int64_t *ns);
+int qd_parse_size(const char *s, uint64_t *bytes);
+int qd_parse_count(const char *s, uint64_t *n);
+const char *qd_type_name(uint32_t type, char *buf, size_t len);
+
+/* Signals: SIGINT/SIGTERM set qd_signal (no SA_RESTART, so waits return) */
+extern volatile sig_atomic_t qd_signal;
+void qd_catch_signals(void);
+int qd_signal_exit(void);	/* exit status for the signal caught */
+
+/* write(2) all of buf, retrying short writes and EINTR; 0 or -errno */
+int qd_write_all(int fd, const void *buf, size_t len);
+
+static inline uint64_t qd_ptr(const void *p)
+{
+	return (uint64_t)(uintptr_t)p;
+}
+
+int cmd_config(int argc, char **argv);
+int cmd_dump(int argc, char **argv);
+int cmd_fill(int argc, char **argv);
+int cmd_read(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
+int cmd_submit(int argc, char **argv);
+int cmd_work(int argc, char **argv);
+
+#endif /* QDCTL_QD_H */
