@@ -530,9 +530,8 @@ static int pipe_setup(struct ctx *c)
 		if (got < 0)
 			die("F_SETPIPE_SZ %zu: %s", c->capacity,
 			    strerror(errno));
-		if ((size_t)got != c->capacity)
-			fprintf(stderr, "%s: %s: pipe size %d, asked %zu\n",
-				prog, what, got, c->capacity);
+		if ((size_t)got < c->capacity)
+			die("pipe size %d, asked %zu", got, c->capacity);
 		for (i = 0; i < 2; i++)
 			fcntl(c->pipefd[ch][i], F_SETFD, 0);
 	}
@@ -1681,9 +1680,11 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	snprintf(what, sizeof(what), "%s %s", c->m->name, c->case_name);
-	if (c->size + QD_MSG_HEADER_SIZE > c->capacity)
-		die("a %zu-byte message does not fit in %zu bytes", c->size,
-		    c->capacity);
+	if (c->size + QD_MSG_HEADER_SIZE > c->capacity) {
+		fprintf(stderr, "%s: %s: unsupported: a %zu-byte message does not fit in %zu bytes\n",
+			prog, what, c->size, c->capacity);
+		return EXIT_UNSUPPORTED;
+	}
 	if (a.cmd && !strcmp(a.cmd, "capacity")) {
 		capacity(c);
 		return 0;
