@@ -1,0 +1,98 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# tests/helpers.bash - loaded first by every bats suite: `load helpers`
+# (host suites in tests/host/ load it through tests/host/helpers.bash).
+#
+# QD_ROOT     the repository root
+# QDCTL       qdctl/qdctl
+# QD_DEV      /dev/queue_driver
+# QD_SYSFS    /sys/class/misc/queue_driver
+# QD_DEBUGFS  /sys/kernel/debug/queue_driver
+# TESTBIN     tests/bin, where the tests' C programs are built
+# QD_MODULE   the module qd_reset loads (scripts/vm exports the one it
+#             loaded; default driver/queue_driver.ko)
+#
+# qd_reset           unload and reload the module with default parameters:
+#                    an empty queue of 65536 bytes, counters and ids from
+#                    zero, no reservations. Fails, naming the holders, if a
+#                    process still has the device open. Guest only.
+# qd_load [PARAM...] the same with module parameters (size=4096 ...)
+# qd_stat NAME       print sysfs counter NAME
+# wait_for CMD...    run CMD until it succeeds, for up to $WAIT_FOR_SECS
+#                    (default 10) seconds; fails if it never does
+# in_guest           true inside the scripts/vm guest
+
+bats_load_library bats-support
+bats_load_library bats-assert
+
+QD_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+QDCTL=$QD_ROOT/qdctl/qdctl
+QD_DEV=/dev/queue_driver
+QD_SYSFS=/sys/class/misc/queue_driver
+QD_DEBUGFS=/sys/kernel/debug/queue_driver
+TESTBIN=$QD_ROOT/tests/bin
+: "${QD_MODULE:=$QD_ROOT/driver/queue_driver.ko}"
+export QD_ROOT QDCTL QD_DEV QD_SYSFS QD_DEBUGFS TESTBIN QD_MODULE
+
+in_guest() {
+	[ "$(hostname)" = qd-vm ] && [ -d /run/qd-vm ]
+}
+
+# Who has the device open (pid and command), one per line.
+qd_holders() {
+	local fd pid
+	for fd in /proc/[0-9]*/fd/*; do
+		if [ "$(readlink "$fd" 2>/dev/null)" = "$QD_DEV" ]; then
+			pid=${fd#/proc/}
+			pid=${pid%%/*}
+			echo "$pid $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)"
+		fi
+	done | sort -u
+}
+
+qd_load() {
+	local out
+	if ! in_guest; then
+		echo "qd_load: refusing to load a module outside the test VM" >&2
+		return 1
+	fi
+	if grep -q '^queue_driver ' /proc/modules; then
+		if ! out=$(rmmod queue_driver 2>&1); then
+			echo "qd_load: rmmod failed: $out" >&2
+			echo "qd_load: device still open by:" >&2
+			qd_holders >&2
+			return 1
+		fi
+	fi
+	if ! out=$(insmod "$QD_MODULE" "$@" 2>&1); then
+		echo "qd_load: insmod $QD_MODULE $*: $out" >&2
+		return 1
+	fi
+	if ! [ -c "$QD_DEV" ]; then
+		echo "qd_load: $QD_DEV did not appear" >&2
+		return 1
+	fi
+}
+
+qd_reset() {
+	qd_load || return 1
+	if [ "$(qd_stat size)" != 65536 ] || [ "$(qd_stat messages)" != 0 ]; then
+		echo "qd_reset: fresh module is not an empty 65536-byte queue" >&2
+		return 1
+	fi
+}
+
+qd_stat() {
+	cat "$QD_SYSFS/$1"
+}
+
+wait_for() {
+	local deadline=$((SECONDS + ${WAIT_FOR_SECS:-10}))
+	until "$@"; do
+		if [ "$SECONDS" -ge "$deadline" ]; then
+			echo "wait_for: gave up after ${WAIT_FOR_SECS:-10}s: $*" >&2
+			return 1
+		fi
+		sleep 0.1
+	done
+}
