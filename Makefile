@@ -99,7 +99,7 @@ install:
 	install -m 0644 scripts/99-queue_driver.rules $(UDEVDIR)/99-queue_driver.rules
 	install -m 0644 driver/queue_driver.ko $(MODDIR)/queue_driver.ko
 	if [ -z "$(DESTDIR)" ]; then \
-		getent group queue_driver >/dev/null || groupadd --system queue_driver; \
+		getent group queue >/dev/null || groupadd --system queue; \
 		depmod -a $(KVER); \
 		udevadm control --reload 2>/dev/null || true; \
 	fi
