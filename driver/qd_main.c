@@ -120,7 +120,9 @@ static ssize_t qd_write(struct file *file, const char __user *buf,
 	w.len = count;
 	qd_wait_init(&wait, file, 0, 0);
 	ret = qd_queue_push(f->q, &w.src, &wait, &done);
-	return ret ? ret : count;
+	if (ret)
+		return ret;
+	return count;
 }
 
 /* read(2): pops the oldest QD_TYPE_LOG message into the buffer. */
@@ -174,7 +176,9 @@ static ssize_t qd_read(struct file *file, char __user *buf, size_t count,
 		return 0;
 	qd_wait_init(&wait, file, 0, 0);
 	ret = qd_queue_pop(f->q, f, &r.dst, &wait, &done);
-	return ret ? ret : r.len;
+	if (ret)
+		return ret;
+	return r.len;
 }
 
 static __poll_t qd_poll(struct file *file, struct poll_table_struct *pt)
