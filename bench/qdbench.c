@@ -33,6 +33,7 @@
  */
 #define _GNU_SOURCE
 #include <argp.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -66,7 +67,7 @@
 #define QD_BATCH	32	/* messages per qd_batch call */
 #define MAX_BATCH	QD_BATCH
 #define SENTINEL	0xffffffffU
-#define PP_WARMUP	100	/* untimed round trips before a ping-pong */
+#define PP_WARMUP	20	/* untimed round trips before a ping-pong */
 #define QD_TYPE_PING	1
 #define QD_TYPE_PONG	2
 
@@ -1322,47 +1323,54 @@ static void capacity(struct ctx *c)
 /* memory: kernel memory of a full queue vs capacity + messages * 64   */
 
 struct memsnap {
-	long long memfree_kb, slab_kb, vmalloc_kb, percpu_kb;
-	long long slab_bytes;	/* sum of num_objs * objsize in slabinfo */
+	long long memfree, slab, vmalloc;	/* bytes, from /proc/meminfo */
 };
 
-static char big[1 << 20];
+static char big[1 << 16];
 
-static long long meminfo_kb(const char *text, const char *key)
+static long long meminfo_bytes(const char *text, const char *key)
 {
 	const char *p = strstr(text, key);
 
-	return p ? strtoll(p + strlen(key), NULL, 10) : -1;
+	if (!p)
+		die("/proc/meminfo has no %s", key + 1);
+	return strtoll(p + strlen(key), NULL, 10) * 1024;
 }
 
+/* give empty slabs back, so the deltas below are live objects */
+static void shrink_slabs(void)
+{
+	char path[PATH_MAX];
+	struct dirent *d;
+	DIR *dir = opendir("/sys/kernel/slab");
+
+	if (!dir)
+		return;
+	while ((d = readdir(dir))) {
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/sys/kernel/slab/%s/shrink",
+			 d->d_name);
+		write_file(path, "1");
+	}
+	closedir(dir);
+}
+
+/*
+ * Slab in /proc/meminfo counts slab pages and, since 5.x, large kmalloc
+ * pages too; VmallocUsed counts vmalloc (kvmalloc) pages: together what
+ * a module can allocate. MemFree is printed as a cross-check.
+ */
 static void snap(struct memsnap *s)
 {
-	char *line, *save = NULL;
-	long long objs, objsize;
-	char name[64];
-	int i;
-
-	/* settle: free pcp lists and caches so the deltas are ours */
 	sync();
 	write_file("/proc/sys/vm/drop_caches", "3");
-	write_file("/proc/sys/vm/compact_memory", "1");
+	shrink_slabs();
 	if (read_file("/proc/meminfo", big, sizeof(big)) <= 0)
 		die("/proc/meminfo: cannot read");
-	s->memfree_kb = meminfo_kb(big, "\nMemFree:");
-	s->slab_kb = meminfo_kb(big, "\nSlab:");
-	s->vmalloc_kb = meminfo_kb(big, "\nVmallocUsed:");
-	s->percpu_kb = meminfo_kb(big, "\nPercpu:");
-	s->slab_bytes = 0;
-	if (read_file("/proc/slabinfo", big, sizeof(big)) <= 0)
-		die("/proc/slabinfo: cannot read (root needed)");
-	for (line = strtok_r(big, "\n", &save), i = 0; line;
-	     line = strtok_r(NULL, "\n", &save), i++) {
-		if (i < 2)	/* version and header */
-			continue;
-		if (sscanf(line, "%63s %*d %lld %lld", name, &objs,
-			   &objsize) == 3)
-			s->slab_bytes += objs * objsize;
-	}
+	s->memfree = meminfo_bytes(big, "\nMemFree:");
+	s->slab = meminfo_bytes(big, "\nSlab:");
+	s->vmalloc = meminfo_bytes(big, "\nVmallocUsed:");
 }
 
 static void memory(struct ctx *c, unsigned int nsizes, const size_t *sizes)
@@ -1371,6 +1379,7 @@ static void memory(struct ctx *c, unsigned int nsizes, const size_t *sizes)
 	struct qd_msg m[1024];
 	unsigned char *data;
 	struct qd_batch bt;
+	long long used, bound, empty;
 	uint64_t n;
 	unsigned int i, k;
 	int fd;
@@ -1380,7 +1389,7 @@ static void memory(struct ctx *c, unsigned int nsizes, const size_t *sizes)
 	data = calloc(1, MAX_MSG);
 	if (!data)
 		die("out of memory");
-	printf("capacity,msg_size,messages,bound_bytes,kernel_bytes,ratio_to_bound,slab_bytes,vmalloc_bytes,empty_queue_bytes\n");
+	printf("capacity,msg_size,messages,bound_bytes,kernel_bytes,ratio_to_bound,per_msg_bytes,memfree_drop,after_drain_bytes\n");
 	for (k = 0; k < nsizes; k++) {
 		qd_drain(fd);
 		qd_set_size(c, QD_MIN_SIZE);
@@ -1407,24 +1416,20 @@ static void memory(struct ctx *c, unsigned int nsizes, const size_t *sizes)
 			if (bt.done < 1024)
 				break;
 		}
+		if (n != c->capacity / (sizes[k] + QD_MSG_HEADER_SIZE))
+			die("a %zu-byte queue took %llu messages of %zu bytes",
+			    c->capacity, (unsigned long long)n, sizes[k]);
 		snap(&s1);
 		qd_drain(fd);
 		snap(&s2);
-		{
-			long long used = (s0.memfree_kb - s1.memfree_kb) * 1024;
-			long long bound = (long long)c->capacity +
-					  (long long)n * 64;
-			long long slab = s1.slab_bytes - s0.slab_bytes;
-			long long vm = (s1.vmalloc_kb - s0.vmalloc_kb) * 1024;
-			long long empty = (s0.memfree_kb - s2.memfree_kb) *
-					  1024;
-
-			printf("%zu,%zu,%llu,%lld,%lld,%.3f,%lld,%lld,%lld\n",
-			       c->capacity, sizes[k], (unsigned long long)n,
-			       bound, used, (double)used / (double)bound,
-			       slab, vm, empty);
-			fflush(stdout);
-		}
+		used = (s1.slab + s1.vmalloc) - (s0.slab + s0.vmalloc);
+		empty = (s2.slab + s2.vmalloc) - (s0.slab + s0.vmalloc);
+		bound = (long long)c->capacity + (long long)n * 64;
+		printf("%zu,%zu,%llu,%lld,%lld,%.3f,%.1f,%lld,%lld\n",
+		       c->capacity, sizes[k], (unsigned long long)n, bound, used,
+		       (double)used / (double)bound,
+		       (double)(used - (long long)c->capacity) / (double)n,
+		       s0.memfree - s1.memfree, empty);
 	}
 	qd_drain(fd);
 	if (c->qd_saved_size > 0)
@@ -1476,6 +1481,7 @@ static const char doc[] =
 	"Unix sockets.\v"
 	"Commands:\n"
 	"  run       (default) one measurement: --mech M --case C\n"
+	"  suite     run a plan from stdin, lines \"RUN MECH CASE COUNT\"\n"
 	"  capacity  how many --case-sized messages --mech holds\n"
 	"  memory    kernel memory of a full queue_driver queue, per --size\n"
 	"  genlog N  write an N-line sample log to stdout\n\n"
@@ -1639,6 +1645,137 @@ static error_t parse_opt(int key, char *arg, struct argp_state *st)
 static const struct argp argp = { options, parse_opt, "[COMMAND [ARG]]", doc,
 				  NULL, NULL, NULL };
 
+/* checks and runs one measurement; returns the exit status */
+static int run_one(struct ctx *c, bool count_set)
+{
+	const char *why = NULL;
+
+	snprintf(what, sizeof(what), "%s %s", c->m->name, c->case_name);
+	if (c->size + QD_MSG_HEADER_SIZE > c->capacity)
+		why = "the message does not fit in the capacity";
+	else if (c->m->unsupported)
+		why = c->m->unsupported(c);
+	if (!why && c->pingpong && !c->m->pingpong)
+		why = "no ping-pong";
+	if (why) {
+		fprintf(stderr, "%s: %s: unsupported: %s\n", prog, what, why);
+		return EXIT_UNSUPPORTED;
+	}
+	if (!count_set)
+		c->count = c->pingpong ? 2000 : 20000;
+	if (!c->count || c->count >= (1ULL << 32) * c->producers)
+		die("bad count");
+	run(c);
+	return 0;
+}
+
+/* read all of @fd into @buf (NUL-terminated, cut at @cap) */
+static void slurp(int fd, char *buf, size_t cap)
+{
+	size_t got = 0;
+	ssize_t r;
+	char sink[256];
+
+	while ((r = read(fd, got + 1 < cap ? buf + got : sink,
+			 got + 1 < cap ? cap - 1 - got : sizeof(sink))) != 0) {
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (got + 1 < cap)
+			got += (size_t)r;
+	}
+	buf[got] = '\0';
+}
+
+static void chomp(char *s)
+{
+	char *p;
+
+	for (p = s; *p; p++)
+		if (*p == '\n' || *p == ',')
+			*p = *p == '\n' ? ' ' : ';';
+	while (p > s && p[-1] == ' ')
+		*--p = '\0';
+}
+
+/*
+ * `qdbench suite`: run a plan read from stdin, one "RUN MECH CASE COUNT"
+ * a line, each in a child process (a failure ends only that run), and
+ * print one line per plan line:
+ *   ok,RUN,mechanism,case,count,size,seconds,msgs_per_s,mb_per_s,p50,p99
+ *   unsupported,RUN,MECH,CASE,why
+ *   failed,RUN,MECH,CASE,why
+ * One long-lived process instead of one exec per run: under software
+ * emulation an exec costs as much as a small run.
+ */
+static int suite(const struct ctx *defaults)
+{
+	char line[256], mname[64], cname[64], out[4096], err[4096];
+	unsigned long long count;
+	unsigned int runno;
+	int po[2], pe[2], st, failed = 0;
+	struct ctx c;
+	pid_t pid;
+
+	while (fgets(line, sizeof(line), stdin)) {
+		if (sscanf(line, "%u %63s %63s %llu", &runno, mname, cname,
+			   &count) != 4) {
+			fprintf(stderr, "%s: suite: bad plan line: %s", prog,
+				line);
+			return EXIT_USAGE;
+		}
+		c = *defaults;
+		c.m = find_mech(mname);
+		c.case_name = cname;
+		c.count = count;
+		if (!c.m || parse_case(&c, cname)) {
+			printf("failed,%u,%s,%s,unknown mechanism or case\n",
+			       runno, mname, cname);
+			failed = 1;
+			continue;
+		}
+		if (pipe2(po, O_CLOEXEC) || pipe2(pe, O_CLOEXEC))
+			die("pipe: %s", strerror(errno));
+		fflush(stdout);
+		pid = fork();
+		if (pid < 0)
+			die("fork: %s", strerror(errno));
+		if (pid == 0) {
+			dup2(po[1], 1);
+			dup2(pe[1], 2);
+			_exit(run_one(&c, true));
+		}
+		close(po[1]);
+		close(pe[1]);
+		slurp(po[0], out, sizeof(out));
+		slurp(pe[0], err, sizeof(err));
+		close(po[0]);
+		close(pe[0]);
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+		chomp(err);
+		if (WIFEXITED(st) && WEXITSTATUS(st) == 0 && out[0]) {
+			out[strcspn(out, "\n")] = '\0';
+			printf("ok,%u,%s\n", runno, out);
+			if (err[0])	/* warnings */
+				fprintf(stderr, "%s\n", err);
+		} else if (WIFEXITED(st) && WEXITSTATUS(st) == EXIT_UNSUPPORTED) {
+			printf("unsupported,%u,%s,%s,%s\n", runno, mname, cname,
+			       err);
+		} else {
+			if (WIFSIGNALED(st))
+				snprintf(err + strlen(err), sizeof(err) - strlen(err),
+					 " (killed by signal %d)", WTERMSIG(st));
+			printf("failed,%u,%s,%s,%s\n", runno, mname, cname, err);
+			fprintf(stderr, "%s\n", err);
+			failed = 1;
+		}
+	}
+	return failed;
+}
+
 int main(int argc, char **argv)
 {
 	struct args a = {
@@ -1650,7 +1787,6 @@ int main(int argc, char **argv)
 		},
 	};
 	struct ctx *c = &a.c;
-	const char *why;
 
 	argp_parse(&argp, argc, argv, 0, NULL, &a);
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -1671,6 +1807,8 @@ int main(int argc, char **argv)
 		memory(c, a.nsizes, a.sizes);
 		return 0;
 	}
+	if (a.cmd && !strcmp(a.cmd, "suite"))
+		return suite(c);
 	if (a.cmd && strcmp(a.cmd, "run") && strcmp(a.cmd, "capacity")) {
 		fprintf(stderr, "%s: unknown command: %s\n", prog, a.cmd);
 		return EXIT_USAGE;
@@ -1679,27 +1817,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: --mech and --case are required\n", prog);
 		return EXIT_USAGE;
 	}
-	snprintf(what, sizeof(what), "%s %s", c->m->name, c->case_name);
-	if (c->size + QD_MSG_HEADER_SIZE > c->capacity) {
-		fprintf(stderr, "%s: %s: unsupported: a %zu-byte message does not fit in %zu bytes\n",
-			prog, what, c->size, c->capacity);
-		return EXIT_UNSUPPORTED;
-	}
 	if (a.cmd && !strcmp(a.cmd, "capacity")) {
+		snprintf(what, sizeof(what), "%s %s", c->m->name, c->case_name);
+		if (c->size + QD_MSG_HEADER_SIZE > c->capacity) {
+			fprintf(stderr, "%s: %s: unsupported: the message does not fit\n",
+				prog, what);
+			return EXIT_UNSUPPORTED;
+		}
 		capacity(c);
 		return 0;
 	}
-	why = c->m->unsupported ? c->m->unsupported(c) : NULL;
-	if (!why && c->pingpong && !c->m->pingpong)
-		why = "no ping-pong";
-	if (why) {
-		fprintf(stderr, "%s: %s: unsupported: %s\n", prog, what, why);
-		return EXIT_UNSUPPORTED;
-	}
-	if (!a.count_set)
-		c->count = c->pingpong ? 2000 : 20000;
-	if (!c->count || c->count >= (1ULL << 32) * c->producers)
-		die("bad count");
-	run(c);
-	return 0;
+	return run_one(c, a.count_set);
 }
