@@ -542,9 +542,15 @@ static int op_push(int argc, char **argv)
 	ret = parse_args(argc, argv, defs, NULL, 0, &npos);
 	if (ret)
 		return ret;
-	ret = payload(argv[0], defs, data, data_esc, len, &buf, &n);
-	if (ret)
-		return ret;
+	if ((bad || seen(defs, "ptr")) && !data && !data_esc) {
+		/* the kernel must not read it: no need for a real buffer */
+		buf = NULL;
+		n = len;
+	} else {
+		ret = payload(argv[0], defs, data, data_esc, len, &buf, &n);
+		if (ret)
+			return ret;
+	}
 	if (n > UINT32_MAX)
 		return usage_error(argv[0], "--len too large");
 	if (nonblock)

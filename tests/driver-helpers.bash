@@ -1,0 +1,156 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Helpers shared by the driver suites (tests/1NN-*.bats), loaded after
+# helpers.bash: `load helpers` then `load driver-helpers`.
+#
+# QDT / QDT32    the test client (tests/qdt.c), native and 32-bit
+# queue_state    size, used, free, messages, reserved and the debugfs
+#                message list: everything a failed call must leave alone
+# save_state / assert_state_unchanged
+# stat_is NAME V / stat_ge NAME V   compare a sysfs counter
+# wait_stat NAME V                  wait until counter NAME >= V
+# wait_long CMD...                  wait_for with a longer limit
+# bg NAME CMD... start CMD in the background (stdout in $BATS_TEST_TMPDIR/
+#                NAME.out, stderr in NAME.err, fd 3 closed); its pid is
+#                ${BG[NAME]}; killed by driver_teardown
+# bg_wait NAME   wait for it, then status/output as `run` sets them
+# bg_output_has NAME REGEX          true once its stdout matches REGEX
+# fill_to_free N                    with size S set, push one message so
+#                                   that exactly N bytes stay free
+
+QDT=$TESTBIN/qdt
+QDT32=$TESTBIN/qdt-m32
+declare -gA BG=()
+
+queue_state() {
+	local f
+	for f in size used free messages reserved; do
+		printf '%s=%s\n' "$f" "$(cat "$QD_SYSFS/$f")"
+	done
+	cat "$QD_DEBUGFS/messages"
+}
+
+save_state() {
+	STATE_BEFORE=$(queue_state)
+}
+
+assert_state_unchanged() {
+	local now
+	now=$(queue_state)
+	assert_equal "$now" "$STATE_BEFORE"
+}
+
+stat_is() {
+	[ "$(qd_stat "$1")" -eq "$2" ]
+}
+
+stat_ge() {
+	[ "$(qd_stat "$1")" -ge "$2" ]
+}
+
+# like helpers.bash's wait_for, but patient: a loaded 2-vCPU TCG guest can
+# take far longer than usual to schedule a waiter (QD_WAIT_SECS, default 60)
+wait_long() {
+	local end=$((SECONDS + ${QD_WAIT_SECS:-60}))
+	until "$@"; do
+		if [ "$SECONDS" -ge "$end" ]; then
+			echo "wait_long: timed out waiting for: $*" >&2
+			return 1
+		fi
+		sleep 0.05
+	done
+}
+
+wait_stat() {
+	wait_long stat_ge "$1" "$2"
+}
+
+bg() {
+	local name=$1
+	shift
+	"$@" >"$BATS_TEST_TMPDIR/$name.out" 2>"$BATS_TEST_TMPDIR/$name.err" 3>&- &
+	BG[$name]=$!
+}
+
+bg_wait() {
+	local name=$1
+	status=0
+	wait "${BG[$name]}" || status=$?
+	unset "BG[$name]"
+	output=$(cat "$BATS_TEST_TMPDIR/$name.out")
+	mapfile -t lines <"$BATS_TEST_TMPDIR/$name.out"
+}
+
+bg_output_has() {
+	grep -Eq -- "$2" "$BATS_TEST_TMPDIR/$1.out"
+}
+
+# Is process PID asleep (state S) rather than running or gone?
+is_sleeping() {
+	local state
+	state=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 1
+	[ "$state" = S ]
+}
+
+fill_to_free() {
+	local size used
+	size=$(qd_stat size)
+	used=$(qd_stat used)
+	"$QDT" push --type 1 --len $((size - used - $1 - 8)) >/dev/null
+	stat_is free "$1"
+}
+
+driver_teardown() {
+	local name
+	ctl_stop
+	for name in "${!BG[@]}"; do
+		kill -9 "${BG[$name]}" 2>/dev/null || true
+	done
+	for name in "${!BG[@]}"; do
+		wait "${BG[$name]}" 2>/dev/null || true
+	done
+	BG=()
+}
+
+# kv NAME [TEXT]: the value of NAME=... in TEXT (default: $output), looking
+# only before data= so a payload cannot fake a field.
+kv() {
+	local text=${2-$output}
+	text=${text%%data=*}
+	[[ " $text" =~ \ $1=([^ ]*) ]] && printf '%s\n' "${BASH_REMATCH[1]}"
+}
+
+# A qdt that keeps one open file and takes its ops from the test, one at a
+# time: ctl_start, then ctl OP ARGS... sends one op and waits for its line
+# of output (in $BATS_TEST_TMPDIR/ctl.out; `ctl_line N` prints line N,
+# 1-based).
+ctl_start() {
+	mkfifo "$BATS_TEST_TMPDIR/ctl.fifo"
+	exec 5<>"$BATS_TEST_TMPDIR/ctl.fifo"
+	CTL_OPS=0
+	bg ctl "$QDT" run - <&5
+}
+
+ctl_lines() {
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/ctl.out")" -ge "$1" ]
+}
+
+ctl() {
+	echo "$*" >&5
+	CTL_OPS=$((CTL_OPS + 1))
+	wait_long ctl_lines "$CTL_OPS"
+}
+
+# ctl_send: send an op that is expected to block; do not wait for it
+ctl_send() {
+	echo "$*" >&5
+	CTL_OPS=$((CTL_OPS + 1))
+}
+
+ctl_line() {
+	sed -n "${1}p" "$BATS_TEST_TMPDIR/ctl.out"
+}
+
+ctl_stop() {
+	exec 5>&- 2>/dev/null || true
+}
