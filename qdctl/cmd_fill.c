@@ -74,6 +74,9 @@ static error_t fill_parse(int key, char *arg, struct argp_state *state)
 	case OPT_STDIN_ONLY:
 		a->stdin_only = true;
 		return 0;
+	case 'v':
+		a->verbose = true;
+		return 0;
 	case OPT_NONBLOCK:
 		a->nonblock = true;
 		return 0;

@@ -155,8 +155,10 @@ int main(int argc, char **argv)
 	}
 	base = basename(self);
 	qd_cur = find_cmd(base);
-	if (qd_cur)
+	if (qd_cur) {
+		argv[0] = base;	/* "reader: unrecognized option", not the path */
 		return qd_cur->fn(argc, argv);
+	}
 
 	build_doc();
 	top_argp.doc = top_doc;
