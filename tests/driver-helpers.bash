@@ -22,12 +22,18 @@ QDT=$TESTBIN/qdt
 QDT32=$TESTBIN/qdt-m32
 declare -gA BG=()
 
+# sysfs reads without forking: the guest is slow, tests read counters often
+sysfs_read() {
+	read -r "$2" <"$QD_SYSFS/$1"
+}
+
 queue_state() {
-	local f
+	local f v
 	for f in size used free messages reserved; do
-		printf '%s=%s\n' "$f" "$(cat "$QD_SYSFS/$f")"
+		sysfs_read "$f" v
+		printf '%s=%s\n' "$f" "$v"
 	done
-	cat "$QD_DEBUGFS/messages"
+	printf '%s\n' "$(<"$QD_DEBUGFS/messages")"
 }
 
 save_state() {
@@ -41,11 +47,18 @@ assert_state_unchanged() {
 }
 
 stat_is() {
-	[ "$(qd_stat "$1")" -eq "$2" ]
+	local v
+	sysfs_read "$1" v
+	[ "$v" -eq "$2" ] || {
+		echo "stat_is: $1 is $v, expected $2" >&2
+		return 1
+	}
 }
 
 stat_ge() {
-	[ "$(qd_stat "$1")" -ge "$2" ]
+	local v
+	sysfs_read "$1" v
+	[ "$v" -ge "$2" ]
 }
 
 # like helpers.bash's wait_for, but patient: a loaded 2-vCPU TCG guest can
@@ -153,4 +166,12 @@ ctl_line() {
 
 ctl_stop() {
 	exec 5>&- 2>/dev/null || true
+}
+
+# Is PID asleep in poll/select/epoll? (its wchan names the wait)
+in_poll_wait() {
+	local w
+	is_sleeping "$1" || return 1
+	w=$(cat "/proc/$1/wchan" 2>/dev/null) || return 1
+	[[ $w == *poll* || $w == *select* || $w == ep_* ]]
 }

@@ -1,0 +1,271 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# read(2), write(2) and poll/select/epoll: a write pushes exactly the bytes
+# written as one QD_TYPE_LOG message, a read pops one QD_TYPE_LOG message,
+# so echo and cat work; POLLIN when an unreserved message is queued,
+# POLLOUT when an empty message would fit.
+
+load helpers
+load driver-helpers
+
+: "${BATS_TEST_TIMEOUT:=300}"
+
+setup() {
+	qd_reset
+}
+
+teardown() {
+	driver_teardown
+}
+
+@test "echo into the device pushes one QD_TYPE_LOG message with the line" {
+	echo hi >"$QD_DEV"
+	stat_is messages 1
+	run "$QDT" pop
+	assert_output --regexp '^id=[0-9]+ type=100 len=3 data=hi\\n$'
+}
+
+@test "a write pushes exactly the bytes written as one message" {
+	run "$QDT" write --data-esc 'a\x00b\n'
+	assert_success
+	assert_output "ret=4"
+	stat_is messages 1
+	run "$QDT" pop --hex
+	assert_output --regexp ' type=100 len=4 data=6100620a$'
+}
+
+@test "a zero-byte write pushes nothing and returns 0" {
+	local pushes
+	pushes=$(qd_stat pushes)
+	run "$QDT" write --len 0
+	assert_success
+	assert_output "ret=0"
+	stat_is messages 0
+	stat_is pushes "$pushes"
+}
+
+@test "dd reads one queued log message per read" {
+	printf 'one' >"$QD_DEV"
+	printf 'two' >"$QD_DEV"
+	run dd if="$QD_DEV" bs=4096 count=2 status=none
+	assert_success
+	assert_output "onetwo"
+	stat_is messages 0
+}
+
+@test "cat prints the queued log messages and then waits for more" {
+	echo first >"$QD_DEV"
+	echo second >"$QD_DEV"
+	local br
+	br=$(qd_stat blocked_readers)
+	bg cat cat "$QD_DEV"
+	wait_stat blocked_readers $((br + 1))
+	echo third >"$QD_DEV"
+	wait_long bg_output_has cat '^third$'
+	kill "${BG[cat]}"
+	bg_wait cat
+	assert_output "first
+second
+third"
+}
+
+@test "a read pops only QD_TYPE_LOG messages" {
+	"$QDT" push --type 200 --data job
+	"$QDT" push --type 100 --data log
+	run "$QDT" read
+	assert_success
+	assert_output "ret=3 data=log"
+	run "$QDT" --o-nonblock read
+	assert_failure 11
+	stat_is messages 1
+}
+
+@test "a read into a short buffer fails with EMSGSIZE and keeps the message" {
+	printf 'hello' >"$QD_DEV"
+	save_state
+	run "$QDT" read --buf 4
+	assert_failure 90
+	assert_output "error=EMSGSIZE"
+	run dd if="$QD_DEV" bs=2 count=1 status=none
+	assert_failure
+	assert_output --partial "Message too long"
+	assert_state_unchanged
+	run "$QDT" read --buf 5
+	assert_output "ret=5 data=hello"
+}
+
+@test "a read leaves the bytes of the buffer past the message untouched" {
+	printf 'abc' >"$QD_DEV"
+	run "$QDT" read --buf 64 --check-untouched
+	assert_success
+	assert_output "ret=3 untouched=ok data=abc"
+}
+
+@test "a read into a bad pointer fails with EFAULT and keeps the message" {
+	printf 'keep' >"$QD_DEV"
+	save_state
+	run "$QDT" read --bad-ptr --buf 64
+	assert_failure 14
+	assert_output "error=EFAULT"
+	assert_state_unchanged
+}
+
+@test "a write from a bad pointer fails with EFAULT and queues nothing" {
+	save_state
+	run "$QDT" write --bad-ptr --len 8
+	assert_failure 14
+	assert_output "error=EFAULT"
+	assert_state_unchanged
+}
+
+@test "a write larger than max_msg_size fails with EMSGSIZE at once" {
+	"$QDT" setsize 64
+	save_state
+	run "$QDT" write --len 57
+	assert_failure 90
+	assert_output "error=EMSGSIZE"
+	assert_state_unchanged
+	run "$QDT" write --len 56
+	assert_success
+}
+
+@test "a read on an O_NONBLOCK file without a log message fails with EAGAIN" {
+	run "$QDT" --o-nonblock read
+	assert_failure 11
+	assert_output "error=EAGAIN"
+}
+
+@test "a write on an O_NONBLOCK file into a full queue fails with EAGAIN" {
+	"$QDT" setsize 64
+	fill_to_free 0
+	save_state
+	run "$QDT" --o-nonblock write --data x
+	assert_failure 11
+	assert_output "error=EAGAIN"
+	assert_state_unchanged
+}
+
+@test "a read waits for a log message and a push wakes it" {
+	local br
+	br=$(qd_stat blocked_readers)
+	bg reader "$QDT" read
+	wait_stat blocked_readers $((br + 1))
+	"$QDT" push --type 100 --data woke
+	bg_wait reader
+	assert_success
+	assert_output "ret=4 data=woke"
+}
+
+@test "a write waits for room and a pop wakes it" {
+	"$QDT" setsize 64
+	fill_to_free 0
+	local bw
+	bw=$(qd_stat blocked_writers)
+	bg writer "$QDT" write --data late
+	wait_stat blocked_writers $((bw + 1))
+	"$QDT" pop --no-data
+	bg_wait writer
+	assert_success
+	assert_output "ret=4"
+}
+
+@test "poll on an empty queue reports POLLOUT but not POLLIN" {
+	run "$QDT" poll
+	assert_success
+	assert_output "ready=1 revents=out,wrnorm"
+}
+
+@test "poll reports POLLIN when a message of any type is queued" {
+	"$QDT" push --type 200 --data job
+	run "$QDT" poll
+	assert_output "ready=1 revents=in,rdnorm,out,wrnorm"
+}
+
+@test "poll reports POLLOUT only while an empty message fits" {
+	"$QDT" setsize 64
+	fill_to_free 7
+	run "$QDT" poll
+	assert_output "ready=1 revents=in,rdnorm"
+	"$QDT" setsize 65
+	stat_is free 8
+	run "$QDT" poll
+	assert_output "ready=1 revents=in,rdnorm,out,wrnorm"
+}
+
+@test "poll does not report POLLIN when every queued message is reserved" {
+	"$QDT" push --data mine
+	ctl_start
+	ctl pop --reserve
+	run "$QDT" poll --events in
+	assert_success
+	assert_output "ready=0 revents=none"
+	ctl nack '$id'
+	run "$QDT" poll --events in
+	assert_output "ready=1 revents=in,rdnorm"
+}
+
+@test "a poll waiting for POLLIN is woken by a push" {
+	bg poller "$QDT" poll --events in --timeout-ms -1
+	wait_long in_poll_wait "${BG[poller]}"
+	"$QDT" push --data x
+	bg_wait poller
+	assert_success
+	assert_output "ready=1 revents=in,rdnorm"
+}
+
+@test "a poll waiting for POLLOUT is woken by a pop" {
+	"$QDT" setsize 64
+	fill_to_free 0
+	bg poller "$QDT" poll --events out --timeout-ms -1
+	wait_long in_poll_wait "${BG[poller]}"
+	"$QDT" pop --no-data
+	bg_wait poller
+	assert_success
+	assert_output "ready=1 revents=out,wrnorm"
+}
+
+@test "a poll waiting for POLLIN is woken by a NACK" {
+	"$QDT" push --data back
+	ctl_start
+	ctl pop --reserve
+	bg poller "$QDT" poll --events in --timeout-ms -1
+	wait_long in_poll_wait "${BG[poller]}"
+	ctl nack '$id'
+	bg_wait poller
+	assert_success
+	assert_output "ready=1 revents=in,rdnorm"
+}
+
+@test "select reports readable and writable as poll does" {
+	run "$QDT" poll --method select
+	assert_output "ready=1 revents=out"
+	"$QDT" push --data x
+	run "$QDT" poll --method select
+	assert_output "ready=2 revents=in,out"
+}
+
+@test "a select waiting for readable is woken by a push" {
+	bg poller "$QDT" poll --method select --events in --timeout-ms -1
+	wait_long in_poll_wait "${BG[poller]}"
+	"$QDT" push --data x
+	bg_wait poller
+	assert_success
+	assert_output "ready=1 revents=in"
+}
+
+@test "epoll reports EPOLLIN and EPOLLOUT as poll does" {
+	run "$QDT" poll --method epoll
+	assert_output "ready=1 revents=out,wrnorm"
+	"$QDT" push --data x
+	run "$QDT" poll --method epoll
+	assert_output "ready=1 revents=in,rdnorm,out,wrnorm"
+}
+
+@test "an epoll waiting for EPOLLIN is woken by a push" {
+	bg poller "$QDT" poll --method epoll --events in --timeout-ms -1
+	wait_long in_poll_wait "${BG[poller]}"
+	"$QDT" push --data x
+	bg_wait poller
+	assert_success
+	assert_output "ready=1 revents=in,rdnorm"
+}
