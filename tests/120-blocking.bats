@@ -319,3 +319,15 @@ make_full() {
 	run "$QDT" stats --check
 	assert_success
 }
+
+@test "a pop waiting on a file that another thread closes still completes" {
+	run "$TESTBIN/close-wait" pop
+	assert_success
+	assert_output "close-wait: ok"
+}
+
+@test "a push waiting on a file that another thread closes still completes" {
+	run "$TESTBIN/close-wait" push
+	assert_success
+	assert_output "close-wait: ok"
+}

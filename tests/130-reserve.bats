@@ -24,7 +24,7 @@ teardown() {
 	used=$(qd_stat used)
 	ctl_start
 	ctl pop --reserve
-	assert_regex "$(ctl_line 1)" ' type=200 len=4 data=job1$'
+	assert_regex "$CTL_OUT" ' type=200 len=4 data=job1$'
 	stat_is messages 1
 	stat_is reserved 1
 	stat_is used "$used"
@@ -182,7 +182,7 @@ teardown() {
 	ctl_start
 	ctl pop --reserve
 	local id
-	id=$(kv id "$(ctl_line 1)")
+	id=$(kv id "$CTL_OUT")
 	save_state
 	run "$QDT" ack "$id"
 	assert_failure 2
@@ -191,7 +191,7 @@ teardown() {
 	assert_failure 2
 	assert_state_unchanged
 	ctl ack "$id"
-	assert_equal "$(ctl_line 2)" "acked=$id"
+	assert_equal "$CTL_OUT" "acked=$id"
 	stat_is messages 0
 }
 

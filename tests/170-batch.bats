@@ -55,11 +55,18 @@ teardown() {
 
 @test "a batch pop with QD_F_RESERVE entries reserves them for the file" {
 	"$QDT" push --repeat 2 --data r
-	run "$QDT" run 'batch-pop --count 2 --entry-flags reserve --buf 8' \
-		'stats reserved messages' 'ack $id2' 'ack $id3'
-	assert_success
-	assert_line --index 3 "reserved=2 messages=2"
+	ctl_start
+	ctl batch-pop --count 2 --entry-flags reserve --buf 8
+	assert_regex "$CTL_OUT" '^done=2'
+	stat_is reserved 2
+	stat_is messages 2
+	local id
+	for id in $(sed -n 's/^id=\([0-9]*\) .*/\1/p' <<<"$CTL_OUT"); do
+		ctl ack "$id"
+		assert_equal "$CTL_OUT" "acked=$id"
+	done
 	stat_is messages 0
+	stat_is reserved 0
 }
 
 @test "a batch push waits only for the first message" {

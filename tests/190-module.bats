@@ -10,7 +10,6 @@ load driver-helpers
 
 : "${BATS_TEST_TIMEOUT:=300}"
 
-KO=$QD_ROOT/driver/queue_driver.ko
 PARAMS=/sys/module/queue_driver/parameters
 
 loaded() {
@@ -23,22 +22,18 @@ unload() {
 	fi
 }
 
-# reload [PARAM=VALUE...]
+# reload [PARAM=VALUE...]: a fresh load of the module under test
 reload() {
-	unload
-	insmod "$KO" "$@"
-	[ -c "$QD_DEV" ]
+	qd_load "$@"
 }
 
 setup() {
-	loaded || insmod "$KO"
 	qd_reset
 }
 
 teardown() {
 	driver_teardown
-	rmmod queue_driver 2>/dev/null || true
-	insmod "$KO"
+	qd_load
 }
 
 @test "the module parameters are read-only files with their defaults" {
@@ -91,21 +86,21 @@ teardown() {
 
 @test "a load with an initial size below 64 fails" {
 	unload
-	run insmod "$KO" size=32
+	run insmod "$QD_MODULE" size=32
 	assert_failure
 	! loaded
 }
 
 @test "a load with an initial size above max_size fails" {
 	unload
-	run insmod "$KO" size=131072 max_size=65536
+	run insmod "$QD_MODULE" size=131072 max_size=65536
 	assert_failure
 	! loaded
 }
 
 @test "a load with max_size above 1 GiB fails" {
 	unload
-	run insmod "$KO" max_size=$((1024 * 1024 * 1024 + 1))
+	run insmod "$QD_MODULE" max_size=$((1024 * 1024 * 1024 + 1))
 	assert_failure
 	! loaded
 }
@@ -161,7 +156,7 @@ teardown() {
 	[ ! -e "$QD_DEV" ]
 	[ ! -e "$QD_SYSFS" ]
 	[ ! -e "$QD_DEBUGFS" ]
-	insmod "$KO"
+	insmod "$QD_MODULE"
 	[ -c "$QD_DEV" ]
 	[ -f "$QD_SYSFS/size" ]
 	[ -f "$QD_DEBUGFS/stats" ]

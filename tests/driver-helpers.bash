@@ -134,34 +134,29 @@ kv() {
 }
 
 # A qdt that keeps one open file and takes its ops from the test, one at a
-# time: ctl_start, then ctl OP ARGS... sends one op and waits for its line
-# of output (in $BATS_TEST_TMPDIR/ctl.out; `ctl_line N` prints line N,
-# 1-based).
+# time: ctl_start (returns once the device is open), then `ctl OP ARGS...`
+# sends one op and waits until it is done; its output lines are then in
+# $CTL_OUT. Ops are followed by an "echo @N" marker, so an op printing
+# several lines (batch-pop) is fine.
 ctl_start() {
 	mkfifo "$BATS_TEST_TMPDIR/ctl.fifo"
 	exec 5<>"$BATS_TEST_TMPDIR/ctl.fifo"
 	CTL_OPS=0
-	bg ctl "$QDT" run - <&5
-}
-
-ctl_lines() {
-	[ "$(wc -l <"$BATS_TEST_TMPDIR/ctl.out")" -ge "$1" ]
+	# not through bg: a background command's stdin would be /dev/null
+	"$QDT" run - <&5 >"$BATS_TEST_TMPDIR/ctl.out" \
+		2>"$BATS_TEST_TMPDIR/ctl.err" 3>&- &
+	BG[ctl]=$!
+	echo "echo @0" >&5
+	wait_long grep -qx "echo=@0" "$BATS_TEST_TMPDIR/ctl.out"
 }
 
 ctl() {
-	echo "$*" >&5
+	local prev=$CTL_OPS
 	CTL_OPS=$((CTL_OPS + 1))
-	wait_long ctl_lines "$CTL_OPS"
-}
-
-# ctl_send: send an op that is expected to block; do not wait for it
-ctl_send() {
-	echo "$*" >&5
-	CTL_OPS=$((CTL_OPS + 1))
-}
-
-ctl_line() {
-	sed -n "${1}p" "$BATS_TEST_TMPDIR/ctl.out"
+	printf '%s\necho @%d\n' "$*" "$CTL_OPS" >&5
+	wait_long grep -qx "echo=@$CTL_OPS" "$BATS_TEST_TMPDIR/ctl.out"
+	CTL_OUT=$(sed -n "/^echo=@$prev\$/,/^echo=@$CTL_OPS\$/p" \
+		"$BATS_TEST_TMPDIR/ctl.out" | sed '1d;$d')
 }
 
 ctl_stop() {

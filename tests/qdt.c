@@ -797,24 +797,21 @@ static int op_stats(int argc, char **argv)
 		end_line();
 		return status;
 	}
-	for (size_t j = 0; j < nf; j++) {
-		bool want = !npos;
+	/* all counters in struct order, or the ones asked for in that order */
+	for (int i = 0; i < (npos ? npos : (int)nf + 1); i++) {
+		const char *name = npos ? pos[i] : i < (int)nf ? f[i].name : "spare";
 
-		for (int i = 0; i < npos; i++)
-			if (!strcmp(pos[i], f[j].name))
-				want = true;
-		if (want)
-			field("%s=%llu", f[j].name, (unsigned long long)*f[j].v);
-	}
-	for (int i = 0; i <= npos; i++) {
-		if (i == npos ? !npos : !strcmp(pos[i], "spare")) {
+		if (!strcmp(name, "spare")) {
 			field("spare=%llu,%llu,%llu,%llu",
 			      (unsigned long long)s.__spare[0],
 			      (unsigned long long)s.__spare[1],
 			      (unsigned long long)s.__spare[2],
 			      (unsigned long long)s.__spare[3]);
-			break;
+			continue;
 		}
+		for (size_t j = 0; j < nf; j++)
+			if (!strcmp(name, f[j].name))
+				field("%s=%llu", name, (unsigned long long)*f[j].v);
 	}
 	if (check) {
 		const char *what = NULL;
@@ -1656,7 +1653,7 @@ static void help(void)
 "      [--reserved X] [--check-untouched] [--check-struct] [--meta] [--hex]\n"
 "      [--no-data] [--count N]          -> id=N type=T len=L ... data=...\n"
 "  ack ID | nack ID [--bad-ptr]                     -> acked=ID | nacked=ID\n"
-"  stats [FIELD...] [--check] [--bad-ptr]           -> size=.. used=.. ...\n"
+"  stats [FIELD...] [--check] [--bad-ptr]  -> size=.. used=.. (FIELDs: in that order)\n"
 "  setsize N [--bad-ptr]                            -> size=N\n"
 "  batch-push [--count N] [--count-field X] [--type T] [--types a,b]\n"
 "      [--data S | --data-esc S | --len N | --data-list a,b | --sizes a,b]\n"
