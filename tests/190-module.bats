@@ -71,7 +71,7 @@ teardown() {
 	assert_success
 	run "$QDT" setsize 8193
 	assert_failure 22
-	run sh -c "echo 8193 > '$QD_SYSFS/size'"
+	run bash -c "echo 8193 > '$QD_SYSFS/size'"
 	assert_failure
 	assert_output --partial "Invalid argument"
 	stat_is size 8192
@@ -88,21 +88,21 @@ teardown() {
 	unload
 	run insmod "$QD_MODULE" size=32
 	assert_failure
-	! loaded
+	[ ! -e /sys/module/queue_driver ]
 }
 
 @test "a load with an initial size above max_size fails" {
 	unload
 	run insmod "$QD_MODULE" size=131072 max_size=65536
 	assert_failure
-	! loaded
+	[ ! -e /sys/module/queue_driver ]
 }
 
 @test "a load with max_size above 1 GiB fails" {
 	unload
 	run insmod "$QD_MODULE" max_size=$((1024 * 1024 * 1024 + 1))
 	assert_failure
-	! loaded
+	[ ! -e /sys/module/queue_driver ]
 }
 
 @test "rmmod is refused while the device is open" {
@@ -118,7 +118,7 @@ teardown() {
 	bg_wait holder
 	run rmmod queue_driver
 	assert_success
-	! loaded
+	[ ! -e /sys/module/queue_driver ]
 }
 
 @test "rmmod is refused while a pop waits" {
