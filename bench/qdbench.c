@@ -84,6 +84,7 @@ struct ctx {
 	size_t capacity;		/* budget in bytes, see top comment */
 	unsigned int timeout;		/* seconds before the run is abandoned */
 	bool raise_limits;		/* may write /proc/sys to fit the budget */
+	bool verbose;			/* calls and sleeps per message */
 	const char *device;
 	const char *sysfs;
 
@@ -842,9 +843,11 @@ static const struct mech *find_mech(const char *name)
 struct cons_stat {
 	uint64_t received;
 	uint64_t last_ns;	/* when the last data message arrived */
+	uint64_t calls;		/* receive calls that returned messages */
 };
 
 struct shared {
+	uint64_t send_calls;	/* producers' send calls (--verbose) */
 	uint64_t pp_ns;		/* ping-pong: timed span */
 	uint64_t p50_ns, p99_ns;
 	struct cons_stat cons[MAX_PROCS];
@@ -911,6 +914,7 @@ static void send_all(struct ctx *c, struct ep *e, int chan, struct buf *b,
 		if (r < 0)
 			die("send: %s", strerror(-r));
 		off += (unsigned int)r;
+		__atomic_fetch_add(&sh->send_calls, 1, __ATOMIC_RELAXED);
 	}
 }
 
@@ -997,6 +1001,7 @@ static void consumer(struct ctx *c, unsigned int id, int gofd)
 	wait_go(gofd);
 	for (;;) {
 		k = (unsigned int)recv_some(c, &e, 0, b, batch);
+		st->calls++;
 		for (i = 0; i < k; i++) {
 			bad = check_msg(payload(&b[i]), b[i].len, c->size,
 					&prod, &seq);
@@ -1184,6 +1189,8 @@ static void run(struct ctx *c)
 {
 	unsigned int i, np, nc;
 	uint64_t t0, t_end = 0, got = 0, words, bytes, idx;
+	uint64_t sends = 0, recvs = 0;
+	long long br0 = 0, bw0 = 0;
 	double secs, mps;
 	size_t shsize;
 	struct buf sb;
@@ -1232,6 +1239,10 @@ static void run(struct ctx *c)
 		}
 	}
 	close(ready[0]);
+	if (c->verbose && !strncmp(c->m->name, "qd_", 3)) {
+		br0 = read_ll(qd_attr(c, "blocked_readers"));
+		bw0 = read_ll(qd_attr(c, "blocked_writers"));
+	}
 	t0 = now_ns();
 	close(go[1]);
 
@@ -1243,6 +1254,7 @@ static void run(struct ctx *c)
 	} else {
 		for (i = 0; i < np; i++)
 			reap(kids[nc + i], "producer");
+		sends = __atomic_load_n(&sh->send_calls, __ATOMIC_RELAXED);
 		/* one sentinel at a time, so no batch can swallow two */
 		alloc_bufs(c, &sb, 1);
 		fill_sentinel(payload(&sb), c->size);
@@ -1267,6 +1279,18 @@ static void run(struct ctx *c)
 				die("message %llu never arrived",
 				    (unsigned long long)idx);
 		secs = (double)(t_end - t0) / 1e9;
+		if (c->verbose) {
+			for (i = 0; i < nc; i++)
+				recvs += sh->cons[i].calls;
+			fprintf(stderr, "%s: %s: %.2f messages a send call, %.2f a receive call",
+				prog, what, (double)got / (double)sends,
+				(double)got / (double)recvs);
+			if (!strncmp(c->m->name, "qd_", 3))
+				fprintf(stderr, "; slept: %lld pops, %lld pushes (sentinel waits included)",
+					read_ll(qd_attr(c, "blocked_readers")) - br0,
+					read_ll(qd_attr(c, "blocked_writers")) - bw0);
+			fputc('\n', stderr);
+		}
 	}
 	alarm(0);
 	c->m->teardown(c);
@@ -1474,7 +1498,7 @@ static void genlog(uint64_t lines)
 /* ------------------------------------------------------------------ */
 /* command line                                                        */
 
-enum { OPT_RAISE = 1000, OPT_DEVICE, OPT_SYSFS, OPT_TIMEOUT, OPT_LIST };
+enum { OPT_VERBOSE = 'v', OPT_RAISE = 1000, OPT_DEVICE, OPT_SYSFS, OPT_TIMEOUT, OPT_LIST };
 
 static const char doc[] =
 	"Compare queue_driver with pipes, POSIX/SysV message queues and "
@@ -1511,6 +1535,9 @@ static const struct argp_option options[] = {
 	{ "timeout", OPT_TIMEOUT, "SEC", 0,
 	  "give up on a run after SEC seconds (default 300)", 0 },
 	{ "list", OPT_LIST, NULL, 0, "list the mechanisms", 0 },
+	{ "verbose", OPT_VERBOSE, NULL, 0,
+	  "run: print calls per message (and the driver's sleeps) on stderr",
+	  0 },
 	{ 0 }
 };
 
@@ -1614,6 +1641,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *st)
 		break;
 	case OPT_RAISE:
 		a->c.raise_limits = true;
+		break;
+	case OPT_VERBOSE:
+		a->c.verbose = true;
 		break;
 	case OPT_DEVICE:
 		a->c.device = arg;
