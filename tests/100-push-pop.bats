@@ -230,3 +230,27 @@ teardown() {
 		assert_equal "$(kv "$f")" "$(qd_stat "$f")"
 	done
 }
+
+@test "sender_pid is the pusher's tgid as seen from the popper's pid namespace" {
+	run unshare --pid --fork "$QDT" push --meta --data inner
+	assert_success
+	assert_output --regexp ' pid=1 uid=0$'
+	run "$QDT" pop --meta
+	local pid
+	pid=$(kv sender_pid)
+	[ "$pid" -gt 1 ]
+}
+
+@test "sender_pid is 0 when the pusher is not visible in the popper's pid namespace" {
+	"$QDT" push --data outer
+	run unshare --pid --fork "$QDT" pop --meta
+	assert_success
+	assert_output --regexp ' sender_pid=0 sender_uid=0 data=outer$'
+}
+
+@test "sender_uid is the overflow uid when the pusher's euid is not mapped in the popper's user namespace" {
+	"$QDT" push --data root
+	run unshare --user "$QDT" pop --meta
+	assert_success
+	assert_output --regexp " sender_uid=$(cat /proc/sys/kernel/overflowuid) data=root\$"
+}

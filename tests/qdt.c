@@ -12,9 +12,10 @@
  *
  * GLOBAL: -d|--device PATH (default $QD_DEV or /dev/queue_driver),
  *         --o-nonblock (open with O_NONBLOCK), --sig intr|restart (count
- *         SIGUSR1 in a handler installed without or with SA_RESTART; every
- *         output line then ends in signals=N), --trace (print each struct
- *         before its ioctl on stderr), -h|--help.
+ *         SIGUSR1 in a handler installed without or with SA_RESTART;
+ *         every output line then ends in signals=N, after data= too),
+ *         --trace (print each struct before its ioctl on stderr),
+ *         -h|--help.
  *
  * Output: every op prints exactly one line of space-separated key=value
  * fields on stdout, flushed at once (pop --count N and batch-pop print one
