@@ -205,24 +205,21 @@ static int fill_add(struct filler *f, const char *p, size_t len, uint64_t line)
 	return 0;
 }
 
-/* A line, or the first @len bytes of one that has no newline yet. */
+static void fill_too_long(struct filler *f, uint64_t line, size_t len)
+{
+	qd_err("%s:%" PRIu64 ": line is %zu bytes, more than the largest message (%" PRIu64
+	       " bytes): this line and the rest were not pushed (%" PRIu64 " pushed; "
+	       "--split cuts long lines)", f->name, line, len, f->max, f->pushed);
+	f->status = QD_EXIT_FAIL;
+}
+
+/* A line, or with --split the first @len bytes of one with no newline yet. */
 static int fill_line(struct filler *f, const char *p, size_t len, uint64_t line,
 		     bool complete)
 {
 	if (len > f->max && !f->a->split) {
-		if (fill_flush(f))
-			return -1;
-		if (complete)
-			qd_err("%s:%" PRIu64 ": line is %zu bytes, more than the largest message "
-			       "(%" PRIu64 " bytes): this line and the rest were not pushed "
-			       "(%" PRIu64 " pushed; --split cuts long lines)",
-			       f->name, line, len, f->max, f->pushed);
-		else
-			qd_err("%s:%" PRIu64 ": line is longer than the largest message "
-			       "(%" PRIu64 " bytes): this line and the rest were not pushed "
-			       "(%" PRIu64 " pushed; --split cuts long lines)",
-			       f->name, line, f->max, f->pushed);
-		f->status = QD_EXIT_FAIL;
+		if (fill_flush(f) == 0)
+			fill_too_long(f, line, len);
 		return -1;
 	}
 	while (len > f->max) {
@@ -234,6 +231,26 @@ static int fill_line(struct filler *f, const char *p, size_t len, uint64_t line,
 	if (!complete)
 		return 0;
 	return fill_add(f, p, len, line);
+}
+
+/* Bytes up to the end of the current line of @in, for the error message. */
+static size_t fill_rest_of_line(struct filler *f, int in)
+{
+	size_t n = 0;
+
+	for (;;) {
+		ssize_t r = read(in, f->buf, f->cap);
+		char *nl;
+
+		if (r < 0 && errno == EINTR && !qd_signal)
+			continue;
+		if (r <= 0)
+			return n;
+		nl = memchr(f->buf, '\n', (size_t)r);
+		if (nl)
+			return n + (size_t)(nl - f->buf);
+		n += (size_t)r;
+	}
 }
 
 /* Push every line of @in; 0, or -1 after reporting. */
@@ -268,8 +285,14 @@ static int fill_file(struct filler *f, int in)
 			p = nl + 1;
 		}
 		rest = (size_t)(end - p);
+		if (rest > f->max && !f->a->split) {
+			/* Longer than any message: push the lines before it, stop. */
+			if (fill_flush(f) == 0)
+				fill_too_long(f, line + 1, rest + fill_rest_of_line(f, in));
+			return -1;
+		}
 		if (rest > f->max) {
-			/* A line longer than any message: fail or cut now. */
+			/* --split: cut it now, keep the last piece for its newline. */
 			if (fill_line(f, p, rest, line + 1, false))
 				return -1;
 			p += rest - rest % f->max;

@@ -246,6 +246,8 @@ static int read_one(struct reader *r, uint32_t type, uint32_t flags)
 /* The reason we stopped early, when -n asked for more. */
 static void read_short(struct reader *r, const char *why)
 {
+	if (read_flush(r))
+		return;
 	qd_err("%s: %" PRIu64 " of %" PRIu64 " messages read", why, r->got, r->a->count);
 	r->status = QD_EXIT_FAIL;
 }

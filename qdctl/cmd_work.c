@@ -57,6 +57,7 @@ struct worker {
 	const struct work_args *a;
 	int fd, devnull;
 	pid_t self;
+	pthread_t reaper;
 	pthread_mutex_t lock;	/* protects everything below */
 	pthread_cond_t cond;	/* a slot freed, a job started, or done */
 	struct job *jobs;	/* a->jobs slots */
@@ -332,6 +333,8 @@ static void work_start(struct worker *w, const struct qd_msg *m, const char *cmd
 	w->active++;
 	pthread_cond_broadcast(&w->cond);
 	pthread_mutex_unlock(&w->lock);
+	if (w->a->job_timeout_set)
+		pthread_kill(w->reaper, SIGCHLD);	/* recompute its timeout */
 out:
 	work_spawn_free(&s);
 }
@@ -523,12 +526,34 @@ static void work_loop(struct worker *w)
 	free(buf);
 }
 
+/* Said at once, from the handler: the main thread may be waiting for a slot. */
+static void work_on_signal(int sig)
+{
+	static const char term[] = "qdctl: work: SIGTERM: taking no new jobs, "
+				   "letting the running ones finish\n";
+	static const char intr[] = "qdctl: work: SIGINT: taking no new jobs, "
+				   "letting the running ones finish\n";
+	int saved = errno;
+
+	if (!qd_signal) {
+		ssize_t n;
+
+		qd_signal = sig;
+		if (sig == SIGTERM)
+			n = write(STDERR_FILENO, term, sizeof(term) - 1);
+		else
+			n = write(STDERR_FILENO, intr, sizeof(intr) - 1);
+		(void)n;
+	}
+	errno = saved;
+}
+
 int cmd_work(int argc, char **argv)
 {
 	struct work_args a = { 0 };
 	struct worker w = { .a = &a, .status = QD_EXIT_OK };
+	struct sigaction sa;
 	sigset_t block;
-	pthread_t reaper;
 	int err;
 
 	argp_parse(&work_argp, argc, argv, 0, NULL, &a);
@@ -552,13 +577,17 @@ int cmd_work(int argc, char **argv)
 
 	/* Children must be reapable: undo an inherited SIG_IGN. */
 	signal(SIGCHLD, SIG_DFL);
-	qd_catch_signals();
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = work_on_signal;	/* no SA_RESTART: the pop returns */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
 	sigemptyset(&block);
 	sigaddset(&block, SIGCHLD);
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &block, NULL);
-	err = pthread_create(&reaper, NULL, work_reaper, &w);
+	err = pthread_create(&w.reaper, NULL, work_reaper, &w);
 	sigdelset(&block, SIGCHLD);
 	pthread_sigmask(SIG_UNBLOCK, &block, NULL);	/* main takes INT/TERM */
 	if (err) {
@@ -569,15 +598,12 @@ int cmd_work(int argc, char **argv)
 	work_loop(&w);
 
 	pthread_mutex_lock(&w.lock);
-	if (qd_signal && w.active)
-		qd_err("SIG%s: taking no new jobs, waiting for %" PRIu64 " running",
-		       sigabbrev_np(qd_signal) ?: "?", w.active);
 	while (w.active)
 		pthread_cond_wait(&w.cond, &w.lock);
 	w.done = true;
 	pthread_cond_broadcast(&w.cond);
 	pthread_mutex_unlock(&w.lock);
-	pthread_join(reaper, NULL);
+	pthread_join(w.reaper, NULL);
 	close(w.fd);
 	close(w.devnull);
 	free(w.jobs);
