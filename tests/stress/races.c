@@ -1,0 +1,772 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * races - the races that break character drivers in practice, one
+ * subcommand each, driven by tests/300-races.bats. Each expects an idle,
+ * freshly loaded queue (qd_reset) and exits non-zero with a line naming
+ * what differed.
+ *
+ *   close-pop [--reserve]    close an fd while another thread blocks in a
+ *                            pop on it; the pop still completes, and with
+ *                            --reserve the message comes back on release
+ *   close-pop-signal         the same, the waiter is then interrupted: the
+ *                            queue is untouched
+ *   resize-blocked           grow and shrink while pushers and poppers wait
+ *   signal-storm OPTIONS     thousands of signals at a waiting pop or push;
+ *                            nothing lost, duplicated or reordered, EINTR
+ *                            exactly when the contract says
+ *   ack-other-fd [ROUNDS]    an fd hammers ACK/NACK on ids reserved by
+ *                            another fd while the owner acks: always ENOENT
+ *   churn                    open, QD_IOC_STATS, close in a loop until killed
+ *   hold                     keep the device open until killed
+ *   wait-pop                 block in one pop; print what came
+ *   push TEXT                push one QD_TYPE_JOB message
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/queue_driver.h>
+
+static const char *dev = "/dev/queue_driver";
+static const char *sysfs = "/sys/class/misc/queue_driver";
+static const char *cmd_name = "races";
+
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "races: %s: ", cmd_name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	exit(1);
+}
+
+static int open_dev(void)
+{
+	int fd = open(dev, O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		die("open %s: %s", dev, strerror(errno));
+	return fd;
+}
+
+static uint64_t stat_u64(const char *name)
+{
+	char path[256];
+	unsigned long long v;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", sysfs, name);
+	f = fopen(path, "re");
+	if (!f || fscanf(f, "%llu", &v) != 1)
+		die("read %s failed", path);
+	fclose(f);
+	return v;
+}
+
+static void expect_stat(const char *name, uint64_t want)
+{
+	uint64_t v = stat_u64(name);
+
+	if (v != want)
+		die("sysfs %s is %llu, expected %llu", name,
+		    (unsigned long long)v, (unsigned long long)want);
+}
+
+/* Wait (up to 20 s) until sysfs counter @name moves past @last. */
+static uint64_t wait_more(const char *name, uint64_t last)
+{
+	static int fd = -1;
+	static const char *open_name;
+	char path[256], buf[32];
+	struct timespec t0, t;
+
+	if (!open_name || strcmp(open_name, name)) {
+		if (fd >= 0)
+			close(fd);
+		snprintf(path, sizeof(path), "%s/%s", sysfs, name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			die("open %s: %s", path, strerror(errno));
+		open_name = name;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+		uint64_t v;
+
+		if (n <= 0)
+			die("read sysfs %s: %s", name, strerror(errno));
+		buf[n] = 0;
+		v = strtoull(buf, NULL, 10);
+		if (v > last)
+			return v;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (t.tv_sec - t0.tv_sec > 20)
+			die("sysfs %s stuck at %llu: the child is not waiting",
+			    name, (unsigned long long)last);
+		sched_yield();
+	}
+}
+
+/* Wait (up to 20 s) until @pid sleeps interruptibly inside ioctl(2). */
+static void wait_sleeping(pid_t pid)
+{
+	char path[64], buf[512];
+	struct timespec t0, t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		FILE *f;
+		char *p;
+		int sysno = -1;
+
+		snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+		f = fopen(path, "re");
+		if (!f || !fgets(buf, sizeof(buf), f))
+			die("read %s: %s", path, strerror(errno));
+		fclose(f);
+		p = strrchr(buf, ')');
+		if (p && p[1] == ' ' && p[2] == 'S') {
+			snprintf(path, sizeof(path), "/proc/%d/syscall", pid);
+			f = fopen(path, "re");
+			if (!f)
+				die("open %s: %s", path, strerror(errno));
+			if (fscanf(f, "%d", &sysno) != 1)
+				sysno = -1;	/* "running" */
+			fclose(f);
+			if (sysno == SYS_ioctl)
+				return;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (t.tv_sec - t0.tv_sec > 20)
+			die("pid %d never slept in ioctl: %s", pid, buf);
+		sched_yield();
+	}
+}
+
+/* Wait (up to 10 s) until sysfs counter @name reaches @want. */
+static void wait_stat(const char *name, uint64_t want)
+{
+	for (int i = 0; i < 1000; i++) {
+		if (stat_u64(name) >= want)
+			return;
+		usleep(10000);
+	}
+	die("sysfs %s never reached %llu (is %llu)", name,
+	    (unsigned long long)want, (unsigned long long)stat_u64(name));
+}
+
+static int push(int fd, uint32_t type, const void *data, uint32_t len,
+		uint32_t flags, uint64_t *id)
+{
+	struct qd_msg m = { .data = (uintptr_t)data, .len = len, .type = type,
+			    .flags = flags };
+	int ret = ioctl(fd, QD_IOC_PUSH, &m);
+
+	if (!ret && id)
+		*id = m.id;
+	return ret ? errno : 0;
+}
+
+static int pop(int fd, uint32_t type, void *buf, uint32_t *len,
+	       uint32_t flags, int64_t timeout_ns, uint64_t *id)
+{
+	struct qd_msg m = { .data = (uintptr_t)buf, .len = *len, .type = type,
+			    .flags = flags, .timeout_ns = timeout_ns };
+	int ret = ioctl(fd, QD_IOC_POP, &m);
+
+	if (!ret) {
+		*len = m.len;
+		if (id)
+			*id = m.id;
+	}
+	return ret ? errno : 0;
+}
+
+static void sig_nop(int sig)
+{
+	(void)sig;
+}
+
+static void handle(int sig, bool restart)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = sig_nop;
+	sa.sa_flags = restart ? SA_RESTART : 0;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(sig, &sa, NULL))
+		die("sigaction: %s", strerror(errno));
+}
+
+/* ---- close while another thread blocks in pop on the same fd ---- */
+
+struct waiter {
+	int fd;
+	uint32_t type;
+	uint32_t flags;
+	int err;
+	uint64_t id;
+	uint32_t len;
+	char buf[64];
+	int done;
+};
+
+static void *pop_thread(void *arg)
+{
+	struct waiter *w = arg;
+
+	w->len = sizeof(w->buf);
+	w->err = pop(w->fd, w->type, w->buf, &w->len, w->flags, 0, &w->id);
+	__atomic_store_n(&w->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void cmd_close_pop(bool reserve, bool signal_it)
+{
+	struct waiter w = { .flags = reserve ? QD_F_RESERVE : 0 };
+	uint64_t br = stat_u64("blocked_readers"), id, pops = stat_u64("pops");
+	uint64_t requeued = stat_u64("requeued");
+	pthread_t th;
+	int fd2 = open_dev();
+
+	handle(SIGUSR1, false);
+	w.fd = open_dev();
+	if (pthread_create(&th, NULL, pop_thread, &w))
+		die("pthread_create");
+	wait_stat("blocked_readers", br + 1);
+	if (close(w.fd))
+		die("close of the waiter's fd: %s", strerror(errno));
+	usleep(200000);
+	if (__atomic_load_n(&w.done, __ATOMIC_ACQUIRE))
+		die("the pop returned (%s) when its fd was closed; it must keep waiting",
+		    w.err ? strerror(w.err) : "a message");
+	if (signal_it) {
+		pthread_kill(th, SIGUSR1);
+		pthread_join(th, NULL);
+		if (w.err != EINTR)
+			die("the interrupted pop returned %s, not EINTR",
+			    w.err ? strerror(w.err) : "a message");
+		expect_stat("messages", 0);
+		expect_stat("pops", pops);
+		printf("close-pop-signal: the waiter on a closed fd was interrupted with EINTR\n");
+		close(fd2);
+		return;
+	}
+	if (push(fd2, QD_TYPE_JOB, "after-close", 11, 0, &id))
+		die("push: %s", strerror(errno));
+	pthread_join(th, NULL);
+	if (w.err)
+		die("the pop on the closed fd failed: %s", strerror(w.err));
+	if (w.id != id || w.len != 11 || memcmp(w.buf, "after-close", 11))
+		die("the pop got id %llu len %u, pushed id %llu len 11",
+		    (unsigned long long)w.id, w.len, (unsigned long long)id);
+	if (!reserve) {
+		expect_stat("messages", 0);
+		expect_stat("pops", pops + 1);
+		printf("close-pop: the waiter got id %llu after its fd was closed\n",
+		       (unsigned long long)id);
+	} else {
+		/* the ioctl held the last reference: release requeued it */
+		char buf[64];
+		uint32_t len = sizeof(buf);
+		uint64_t id2;
+
+		expect_stat("reserved", 0);
+		expect_stat("messages", 1);
+		expect_stat("requeued", requeued + 1);
+		expect_stat("pops", pops);
+		if (pop(fd2, 0, buf, &len, QD_F_NONBLOCK, 0, &id2))
+			die("pop of the requeued message: %s", strerror(errno));
+		if (id2 != id || len != 11 || memcmp(buf, "after-close", 11))
+			die("requeued message came back as id %llu len %u",
+			    (unsigned long long)id2, len);
+		printf("close-pop --reserve: id %llu, reserved through a closed fd, came back on release\n",
+		       (unsigned long long)id);
+	}
+	close(fd2);
+}
+
+/* ---- resize while pushers and poppers block ---- */
+
+struct pusher {
+	int fd;
+	uint32_t len;
+	uint32_t type;
+	int err;
+	uint64_t id;
+	const char *data;
+};
+
+static void *push_thread(void *arg)
+{
+	struct pusher *p = arg;
+
+	p->err = push(p->fd, p->type, p->data, p->len, 0, &p->id);
+	return NULL;
+}
+
+static void set_size(int fd, uint64_t size, int want)
+{
+	int err = ioctl(fd, QD_IOC_SET_SIZE, &size) ? errno : 0;
+
+	if (err != want)
+		die("resize to %llu: %s, expected %s", (unsigned long long)size,
+		    err ? strerror(err) : "success",
+		    want ? strerror(want) : "success");
+}
+
+#define NP 3
+
+static void cmd_resize_blocked(void)
+{
+	static char big[8192], small[100], buf[8192];
+	int fd = open_dev();
+	struct pusher p[NP], huge;
+	struct waiter w[NP];
+	pthread_t pth[NP], wth[NP], hth;
+	uint64_t bw = stat_u64("blocked_writers"), br = stat_u64("blocked_readers");
+	uint64_t pushes = stat_u64("pushes"), last = 0;
+	unsigned int got1 = 0, got2 = 0;
+
+	memset(big, 'B', sizeof(big));
+	memset(small, 's', sizeof(small));
+	set_size(fd, 8192, 0);
+	/* 4000 bytes used: 40 messages of 92 bytes + 8 */
+	for (int i = 0; i < 40; i++)
+		if (push(fd, 1, small, 92, QD_F_NONBLOCK, NULL))
+			die("fill: %s", strerror(errno));
+	expect_stat("used", 4000);
+	/* poppers wait for type 7, which nobody pushed yet */
+	for (int i = 0; i < NP; i++) {
+		w[i] = (struct waiter){ .fd = open_dev(), .type = 7 };
+		if (pthread_create(&wth[i], NULL, pop_thread, &w[i]))
+			die("pthread_create");
+	}
+	/* pushers of 5000 bytes: none fits beside 4000 in 8192 */
+	for (int i = 0; i < NP; i++) {
+		p[i] = (struct pusher){ .fd = open_dev(), .len = 5000,
+					.type = 2, .data = big };
+		if (pthread_create(&pth[i], NULL, push_thread, &p[i]))
+			die("pthread_create");
+	}
+	/* and one of 6000 bytes: fits in 8192, not in 6000 */
+	huge = (struct pusher){ .fd = open_dev(), .len = 6000, .type = 3,
+				.data = big };
+	if (pthread_create(&hth, NULL, push_thread, &huge))
+		die("pthread_create");
+	wait_stat("blocked_writers", bw + NP + 1);
+	wait_stat("blocked_readers", br + NP);
+
+	/* below used: refused, nobody moves */
+	set_size(fd, 3999, EBUSY);
+	/* to 6000: the 6000-byte message can never fit any more */
+	set_size(fd, 6000, 0);
+	pthread_join(hth, NULL);
+	if (huge.err != EMSGSIZE)
+		die("a waiting push of 6000 bytes after a shrink to 6000 returned %s, not EMSGSIZE",
+		    huge.err ? strerror(huge.err) : "success");
+	usleep(100000);
+	expect_stat("pushes", pushes + 40);
+	/* grow: every waiting pusher fits now */
+	set_size(fd, 65536, 0);
+	for (int i = 0; i < NP; i++) {
+		pthread_join(pth[i], NULL);
+		if (p[i].err)
+			die("pusher %d after the grow: %s", i, strerror(p[i].err));
+	}
+	/* the poppers still wait: give them their type */
+	for (int i = 0; i < NP; i++)
+		if (push(fd, 7, "seven", 5, 0, NULL))
+			die("push type 7: %s", strerror(errno));
+	for (int i = 0; i < NP; i++) {
+		pthread_join(wth[i], NULL);
+		if (w[i].err || w[i].len != 5 || memcmp(w[i].buf, "seven", 5))
+			die("popper %d: %s len %u", i,
+			    w[i].err ? strerror(w[i].err) : "ok", w[i].len);
+	}
+	/* what is left: 40 small ones, then the 3 pushed after the grow */
+	for (;;) {
+		uint32_t len = sizeof(buf);
+		uint64_t id;
+		struct qd_msg m = { .data = (uintptr_t)buf, .len = len,
+				    .flags = QD_F_NONBLOCK };
+
+		if (ioctl(fd, QD_IOC_POP, &m)) {
+			if (errno != EAGAIN)
+				die("drain: %s", strerror(errno));
+			break;
+		}
+		id = m.id;
+		if (id <= last)
+			die("drain: id %llu after %llu", (unsigned long long)id,
+			    (unsigned long long)last);
+		last = id;
+		if (m.type == 1 && m.len == 92 && !got2 && !memcmp(buf, small, 92))
+			got1++;
+		else if (m.type == 2 && m.len == 5000 && got1 == 40 &&
+			 !memcmp(buf, big, 5000))
+			got2++;
+		else
+			die("drain: unexpected message type %u len %u after %u + %u",
+			    m.type, m.len, got1, got2);
+	}
+	if (got1 != 40 || got2 != NP)
+		die("drain: %u of 40 fill messages, %u of %d waiting pushes",
+		    got1, got2, NP);
+	expect_stat("messages", 0);
+	expect_stat("size", 65536);
+	printf("resize-blocked: EBUSY below used, EMSGSIZE for a waiter that no longer fits, %d pushers and %d poppers completed\n",
+	       NP, NP);
+}
+
+/* ---- signal storms during waits ---- */
+
+struct storm_msg {
+	uint32_t seq;
+	char fill[60];
+};
+
+static void storm_child(bool push_side, bool restart, bool timed,
+			unsigned int k, int result_fd)
+{
+	int fd = open_dev();
+	unsigned long eintr = 0;
+	uint32_t flags = timed ? QD_F_TIMEOUT : 0;
+	int64_t tmo = timed ? 30000000000LL : 0;
+
+	(void)restart;	/* the handler came with fork */
+	for (uint32_t seq = 0; seq < k;) {
+		struct storm_msg sm;
+		int err;
+
+		if (push_side) {
+			struct qd_msg m = { .data = (uintptr_t)&sm,
+					    .len = sizeof(sm), .type = 5,
+					    .flags = flags, .timeout_ns = tmo };
+
+			memset(&sm, 'x', sizeof(sm));
+			sm.seq = seq;
+			err = ioctl(fd, QD_IOC_PUSH, &m) ? errno : 0;
+		} else {
+			struct qd_msg m = { .data = (uintptr_t)&sm,
+					    .len = sizeof(sm), .type = 5,
+					    .flags = flags, .timeout_ns = tmo };
+
+			err = ioctl(fd, QD_IOC_POP, &m) ? errno : 0;
+			if (!err && (m.len != sizeof(sm) || sm.seq != seq))
+				die("child popped len %u seq %u, expected seq %u",
+				    m.len, sm.seq, seq);
+		}
+		if (!err) {
+			seq++;
+		} else if (err == EINTR) {
+			eintr++;
+		} else {
+			die("child %s: %s", push_side ? "push" : "pop",
+			    strerror(err));
+		}
+	}
+	if (write(result_fd, &eintr, sizeof(eintr)) != sizeof(eintr))
+		die("write: %s", strerror(errno));
+	_exit(0);
+}
+
+static void cmd_signal_storm(int argc, char **argv)
+{
+	bool push_side = false, restart = false, timed = false;
+	unsigned long signals = 5000, k = 200, eintr = 0, sent = 0, synced = 0;
+	uint64_t blocked;
+	uint64_t pushes = stat_u64("pushes"), pops = stat_u64("pops");
+	uint64_t timeouts = stat_u64("timeouts");
+	int fd = open_dev(), pfd[2], status;
+	pid_t child;
+
+	for (int i = 2; i < argc; i++) {
+		if (!strcmp(argv[i], "--push"))
+			push_side = true;
+		else if (!strcmp(argv[i], "--restart"))
+			restart = true;
+		else if (!strcmp(argv[i], "--timeout"))
+			timed = true;
+		else if (!strcmp(argv[i], "--signals") && i + 1 < argc)
+			signals = strtoul(argv[++i], NULL, 0);
+		else if (!strcmp(argv[i], "--messages") && i + 1 < argc)
+			k = strtoul(argv[++i], NULL, 0);
+		else
+			die("bad option %s", argv[i]);
+	}
+	if (!k)
+		die("--messages must be > 0");
+	/* a pushing child waits for room: 4 messages fill the queue */
+	set_size(fd, push_side ? 4 * (sizeof(struct storm_msg) + 8) : 65536, 0);
+	if (pipe(pfd))
+		die("pipe: %s", strerror(errno));
+	handle(SIGUSR1, restart);	/* before fork: no signal may kill the child */
+	child = fork();
+	if (child < 0)
+		die("fork: %s", strerror(errno));
+	if (child == 0) {
+		close(pfd[0]);
+		/* a pusher does 4 more: the last 4 fit without a wait */
+		storm_child(push_side, restart, timed,
+			    (unsigned int)(push_side ? k + 4 : k), pfd[1]);
+	}
+	close(pfd[1]);
+	/*
+	 * Per message: a burst of signals as fast as kill() goes, whatever
+	 * the child is doing; then one signal sent while the child is known
+	 * to sleep in the wait (state S inside ioctl), which must end that
+	 * wait (EINTR, or a restart that waits again: the blocked_* count
+	 * moves, as each call that has to sleep counts once); then the
+	 * message that lets it go on.
+	 */
+	blocked = stat_u64(push_side ? "blocked_writers" : "blocked_readers");
+	for (uint32_t seq = 0; seq < k; seq++) {
+		struct storm_msg sm;
+		unsigned long burst = signals / k + (seq < signals % k);
+
+		for (unsigned long i = 0; i < burst; i++, sent++)
+			if (kill(child, SIGUSR1))
+				die("kill: %s", strerror(errno));
+		wait_sleeping(child);
+		blocked = stat_u64(push_side ? "blocked_writers" : "blocked_readers");
+		if (kill(child, SIGUSR1))
+			die("kill: %s", strerror(errno));
+		sent++;
+		synced++;
+		blocked = wait_more(push_side ? "blocked_writers" :
+				    "blocked_readers", blocked);
+		if (push_side) {
+			struct qd_msg m = { .data = (uintptr_t)&sm,
+					    .len = sizeof(sm), .type = 5 };
+
+			if (ioctl(fd, QD_IOC_POP, &m))
+				die("pop: %s", strerror(errno));
+			if (m.len != sizeof(sm) || sm.seq != seq)
+				die("popped len %u seq %u, expected seq %u",
+				    m.len, sm.seq, seq);
+		} else {
+			memset(&sm, 'x', sizeof(sm));
+			sm.seq = seq;
+			if (push(fd, 5, &sm, sizeof(sm), 0, NULL))
+				die("push: %s", strerror(errno));
+		}
+	}
+	if (push_side) {
+		/* the last pushes fit without waiting: take them */
+		for (uint32_t seq = (uint32_t)k; ; seq++) {
+			struct storm_msg sm;
+			struct qd_msg m = { .data = (uintptr_t)&sm,
+					    .len = sizeof(sm), .type = 5 };
+
+			if (ioctl(fd, QD_IOC_POP, &m))
+				die("pop: %s", strerror(errno));
+			if (m.len != sizeof(sm) || sm.seq != seq)
+				die("popped len %u seq %u, expected seq %u",
+				    m.len, sm.seq, seq);
+			if (seq + 1 == k + 4)
+				break;
+		}
+	}
+	if (waitpid(child, &status, 0) != child)
+		die("waitpid: %s", strerror(errno));
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		die("the waiting child failed (status %#x)", status);
+	if (read(pfd[0], &eintr, sizeof(eintr)) != sizeof(eintr))
+		die("no result from the child");
+	expect_stat("messages", 0);
+	expect_stat("pushes", pushes + k + (push_side ? 4 : 0));
+	expect_stat("pops", pops + k + (push_side ? 4 : 0));
+	expect_stat("timeouts", timeouts);
+	if (restart && !timed && eintr)
+		die("%lu EINTR with SA_RESTART and no timeout: the wait must restart",
+		    eintr);
+	if ((!restart || timed) && (eintr < synced || eintr > sent))
+		die("%lu signals (%lu at a sleeping %s), %lu EINTR",
+		    sent, synced, push_side ? "push" : "pop", eintr);
+	set_size(fd, 65536, 0);
+	printf("signal-storm%s%s%s: %lu signals (%lu at a sleeping waiter), %lu messages in order, %lu EINTR\n",
+	       push_side ? " --push" : "", restart ? " --restart" : "",
+	       timed ? " --timeout" : "", sent, synced, k, eintr);
+}
+
+/* ---- ACK/NACK from another fd ---- */
+
+static uint64_t cur_id;
+static int hammer_stop;
+static unsigned long hammered;
+static int hammer_fd;
+
+static void *hammer(void *arg)
+{
+	(void)arg;
+	while (!__atomic_load_n(&hammer_stop, __ATOMIC_ACQUIRE)) {
+		uint64_t id = __atomic_load_n(&cur_id, __ATOMIC_ACQUIRE);
+		unsigned long cmd = hammered & 1 ? QD_IOC_NACK : QD_IOC_ACK;
+
+		if (!id)
+			continue;
+		if (ioctl(hammer_fd, cmd, &id) == 0)
+			die("%s of id %llu through another fd succeeded",
+			    cmd == QD_IOC_ACK ? "ACK" : "NACK",
+			    (unsigned long long)id);
+		if (errno != ENOENT)
+			die("%s of id %llu through another fd: %s, not ENOENT",
+			    cmd == QD_IOC_ACK ? "ACK" : "NACK",
+			    (unsigned long long)id, strerror(errno));
+		hammered++;
+	}
+	return NULL;
+}
+
+static void cmd_ack_other_fd(unsigned long rounds)
+{
+	int owner = open_dev();
+	uint64_t pops = stat_u64("pops"), requeued = stat_u64("requeued");
+	pthread_t th;
+
+	hammer_fd = open_dev();
+	if (pthread_create(&th, NULL, hammer, NULL))
+		die("pthread_create");
+	for (unsigned long r = 0; r < rounds; r++) {
+		char buf[32];
+		uint32_t len = sizeof(buf);
+		uint64_t id = 0, id2 = 0;
+
+		if (push(owner, QD_TYPE_JOB, "job", 3, 0, &id))
+			die("push: %s", strerror(errno));
+		if (pop(owner, 0, buf, &len, QD_F_RESERVE | QD_F_NONBLOCK, 0, &id2))
+			die("reserve: %s", strerror(errno));
+		if (id2 != id)
+			die("reserved id %llu, pushed %llu", (unsigned long long)id2,
+			    (unsigned long long)id);
+		__atomic_store_n(&cur_id, id, __ATOMIC_RELEASE);
+		for (int i = 0; i < 20; i++)
+			sched_yield();
+		if (r & 1) {
+			/* NACK by the owner, then a plain pop takes it */
+			if (ioctl(owner, QD_IOC_NACK, &id))
+				die("owner NACK of %llu: %s", (unsigned long long)id,
+				    strerror(errno));
+			len = sizeof(buf);
+			if (pop(owner, 0, buf, &len, QD_F_NONBLOCK, 0, &id2) || id2 != id)
+				die("pop after NACK did not give id %llu back",
+				    (unsigned long long)id);
+		} else if (ioctl(owner, QD_IOC_ACK, &id)) {
+			die("owner ACK of %llu: %s", (unsigned long long)id,
+			    strerror(errno));
+		}
+	}
+	__atomic_store_n(&hammer_stop, 1, __ATOMIC_RELEASE);
+	pthread_join(th, NULL);
+	expect_stat("messages", 0);
+	expect_stat("reserved", 0);
+	expect_stat("pops", pops + rounds);
+	expect_stat("requeued", requeued + rounds / 2);
+	printf("ack-other-fd: %lu rounds, %lu ACK/NACK from the other fd, all ENOENT\n",
+	       rounds, hammered);
+}
+
+/* ---- helpers for the shell ---- */
+
+/* Open, ask for stats, close, as fast as possible, until killed. */
+static void cmd_churn(void)
+{
+	for (unsigned long n = 0;; n++) {
+		struct qd_stats st;
+		int fd = open(dev, O_RDWR | O_CLOEXEC);
+
+		if (fd < 0)
+			die("open number %lu: %s", n, strerror(errno));
+		if (ioctl(fd, QD_IOC_STATS, &st))
+			die("QD_IOC_STATS: %s", strerror(errno));
+		close(fd);
+	}
+}
+
+/* Keep the device open until killed. */
+static void cmd_hold(void)
+{
+	int fd = open_dev();
+
+	printf("holding fd %d\n", fd);
+	for (;;)
+		pause();
+}
+
+static void cmd_wait_pop(void)
+{
+	char buf[4096];
+	uint32_t len = sizeof(buf);
+	uint64_t id;
+	int fd = open_dev();
+	int err = pop(fd, 0, buf, &len, 0, 0, &id);
+
+	if (err)
+		die("pop: %s", strerror(err));
+	printf("id=%llu len=%u data=%.*s\n", (unsigned long long)id, len,
+	       (int)len, buf);
+}
+
+static void cmd_push(const char *text)
+{
+	int fd = open_dev();
+	uint64_t id;
+
+	if (push(fd, QD_TYPE_JOB, text, (uint32_t)strlen(text), QD_F_NONBLOCK, &id))
+		die("push: %s", strerror(errno));
+	printf("id=%llu\n", (unsigned long long)id);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fprintf(stderr, "usage: races close-pop [--reserve] | close-pop-signal | resize-blocked |\n"
+				"       signal-storm [--push] [--restart] [--timeout] [--signals N] [--messages N] |\n"
+				"       ack-other-fd [ROUNDS] | churn | hold | wait-pop | push TEXT\n");
+		return 64;
+	}
+	cmd_name = argv[1];
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (!strcmp(argv[1], "close-pop"))
+		cmd_close_pop(argc > 2 && !strcmp(argv[2], "--reserve"), false);
+	else if (!strcmp(argv[1], "close-pop-signal"))
+		cmd_close_pop(false, true);
+	else if (!strcmp(argv[1], "resize-blocked"))
+		cmd_resize_blocked();
+	else if (!strcmp(argv[1], "signal-storm"))
+		cmd_signal_storm(argc, argv);
+	else if (!strcmp(argv[1], "ack-other-fd"))
+		cmd_ack_other_fd(argc > 2 ? strtoul(argv[2], NULL, 0) : 200);
+	else if (!strcmp(argv[1], "churn"))
+		cmd_churn();
+	else if (!strcmp(argv[1], "hold"))
+		cmd_hold();
+	else if (!strcmp(argv[1], "wait-pop"))
+		cmd_wait_pop();
+	else if (!strcmp(argv[1], "push") && argc == 3)
+		cmd_push(argv[2]);
+	else
+		die("unknown subcommand (run without arguments for usage)");
+	return 0;
+}
