@@ -24,6 +24,8 @@
 
 bats_load_library bats-support
 bats_load_library bats-assert
+# run's flags (run -1, run --separate-stderr) need it declared.
+bats_require_minimum_version 1.5.0
 
 QD_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 QDCTL=$QD_ROOT/qdctl/qdctl
