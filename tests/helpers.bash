@@ -36,8 +36,11 @@ TESTBIN=$QD_ROOT/tests/bin
 : "${QD_MODULE:=$QD_ROOT/driver/queue_driver.ko}"
 export QD_ROOT QDCTL QD_DEV QD_SYSFS QD_DEBUGFS TESTBIN QD_MODULE
 
+# Under software emulation every exec costs; the helpers use builtins
+# where they can.
 in_guest() {
-	[ "$(hostname)" = qd-vm ] && [ -d /run/qd-vm ]
+	local h=
+	[ -d /run/qd-vm ] && read -r h </proc/sys/kernel/hostname && [ "$h" = qd-vm ]
 }
 
 # Who has the device open (pid and command), one per line.
@@ -58,7 +61,7 @@ qd_load() {
 		echo "qd_load: refusing to load a module outside the test VM" >&2
 		return 1
 	fi
-	if grep -q '^queue_driver ' /proc/modules; then
+	if [ -d /sys/module/queue_driver ]; then
 		if ! out=$(rmmod queue_driver 2>&1); then
 			echo "qd_load: rmmod failed: $out" >&2
 			echo "qd_load: device still open by:" >&2
@@ -77,15 +80,20 @@ qd_load() {
 }
 
 qd_reset() {
+	local size messages
 	qd_load || return 1
-	if [ "$(qd_stat size)" != 65536 ] || [ "$(qd_stat messages)" != 0 ]; then
+	read -r size <"$QD_SYSFS/size"
+	read -r messages <"$QD_SYSFS/messages"
+	if [ "$size" != 65536 ] || [ "$messages" != 0 ]; then
 		echo "qd_reset: fresh module is not an empty 65536-byte queue" >&2
 		return 1
 	fi
 }
 
 qd_stat() {
-	cat "$QD_SYSFS/$1"
+	local v
+	read -r v <"$QD_SYSFS/$1" || return 1
+	printf '%s\n' "$v"
 }
 
 wait_for() {
