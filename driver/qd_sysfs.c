@@ -66,9 +66,9 @@ static ssize_t size_store(struct device *dev, struct device_attribute *attr,
 
 	if (!capable(CAP_SYS_ADMIN))
 		return -EPERM;
-	ret = kstrtou64(buf, 0, &size);
-	if (ret)
-		return ret;
+	/* Too big for a u64 is as out of range as any size above max_size. */
+	if (kstrtou64(buf, 0, &size))
+		return -EINVAL;
 	ret = qd_queue_resize(qd_dev_queue(dev), size);
 	return ret ? ret : count;
 }
