@@ -520,6 +520,12 @@ static void work_loop(struct worker *w)
 			w->status = QD_EXIT_FAIL;
 			break;
 		}
+		if (qd_signal) {
+			/* Signalled just before the pop slept: give it back. */
+			if (ioctl(w->fd, QD_IOC_NACK, &m.id) < 0)
+				qd_err("job %" PRIu64 ": nack: %s", (uint64_t)m.id, strerror(errno));
+			break;
+		}
 		w->started++;
 		work_start(w, &m, buf);
 	}

@@ -129,8 +129,8 @@ static const char *qd_hint(int err)
 	case ENXIO:
 		return " (is the module loaded? try: sudo modprobe queue_driver)";
 	case EACCES:
-		return " (the device is mode 0600 unless the module is loaded with mode=, e.g. mode=0660 "
-		       "with the udev rule scripts/99-queue_driver.rules giving a group access: "
+		return " (access is set by the module parameter mode= (default 0600) and the udev "
+		       "rule scripts/99-queue_driver.rules, which opens it to group 'queue': "
 		       "join that group, or use sudo)";
 	case EPERM:
 		return " (resizing needs CAP_SYS_ADMIN: try sudo)";

@@ -8,6 +8,9 @@
 load helpers
 load qdctl-helpers
 
+# A test that would wait forever (a bug) fails instead.
+BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-120}
+
 setup() {
 	qdctl_setup
 	REG="echo \$\$ >>$W/pgids"
