@@ -85,6 +85,7 @@ struct ctx {
 	unsigned int timeout;		/* seconds before the run is abandoned */
 	bool raise_limits;		/* may write /proc/sys to fit the budget */
 	bool verbose;			/* calls and sleeps per message */
+	char inject;			/* 'c'orrupt, 'd'rop or d'u'plicate one */
 	const char *device;
 	const char *sysfs;
 
@@ -977,6 +978,23 @@ static void producer(struct ctx *c, unsigned int id, int gofd)
 		for (i = 0; i < k; i++)
 			fill_msg(payload(&b[i]), c->size, id,
 				 (uint32_t)(seq + i));
+		if (c->inject && id == 0 && seq <= n / 2 && n / 2 < seq + k) {
+			/* a deliberate fault, to prove the checks catch it */
+			i = (unsigned int)(n / 2 - seq);
+			switch (c->inject) {
+			case 'c':	/* flip a bit at the end of the body */
+				payload(&b[i])[c->size - 1] ^= 1;
+				break;
+			case 'd':	/* lose it */
+				send_all(c, &e, 0, b, i);
+				send_all(c, &e, 0, b + i + 1, k - i - 1);
+				seq += k;
+				continue;
+			case 'u':	/* send it twice */
+				send_all(c, &e, 0, b + i, 1);
+				break;
+			}
+		}
 		send_all(c, &e, 0, b, k);
 		seq += k;
 	}
@@ -1138,25 +1156,12 @@ static void pp_server_fn(struct ctx *c, unsigned int id, int gofd)
 	pp_server(c, gofd);
 }
 
-static void reap(pid_t pid, const char *role)
-{
-	int st;
-
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			die("waitpid: %s", strerror(errno));
-	if (WIFSIGNALED(st)) {
-		kill_kids();
-		die("%s killed by signal %d", role, WTERMSIG(st));
-	}
-	if (WEXITSTATUS(st)) {
-		kill_kids();
-		die("%s failed (see above)", role);
-	}
-}
-
-/* a pid from kids[lo..hi) that exited; checks its status */
-static void reap_any(unsigned int lo, unsigned int hi, const char *role)
+/*
+ * Wait for any child; returns its index in kids[]. A child that failed
+ * ends the whole run at once (the others would wait forever for it).
+ * @names: what kids[i] is, for the message.
+ */
+static unsigned int reap_any(const char *(*name)(unsigned int))
 {
 	unsigned int i;
 	int st;
@@ -1168,21 +1173,34 @@ static void reap_any(unsigned int lo, unsigned int hi, const char *role)
 			continue;
 		if (pid < 0)
 			die("wait: %s", strerror(errno));
-		for (i = lo; i < hi; i++)
+		for (i = 0; i < nkids; i++)
 			if (kids[i] == pid)
 				break;
-		if (i == hi) {
-			kill_kids();
-			die("a %s exited early",
-			    i < lo ? "producer" : "process");
-		}
+		if (i == nkids)
+			continue;
 		kids[i] = 0;
-		if (WIFSIGNALED(st) || WEXITSTATUS(st)) {
+		if (WIFSIGNALED(st)) {
 			kill_kids();
-			die("%s failed (see above)", role);
+			die("%s killed by signal %d", name(i), WTERMSIG(st));
 		}
-		return;
+		if (WEXITSTATUS(st)) {
+			kill_kids();
+			die("%s failed (see above)", name(i));
+		}
+		return i;
 	}
+}
+
+static unsigned int n_consumers;
+
+static const char *tp_name(unsigned int i)
+{
+	return i < n_consumers ? "a consumer" : "a producer";
+}
+
+static const char *pp_name(unsigned int i)
+{
+	return i == 0 ? "the ping-pong server" : "the ping-pong client";
 }
 
 static void run(struct ctx *c)
@@ -1247,13 +1265,18 @@ static void run(struct ctx *c)
 	close(go[1]);
 
 	if (c->pingpong) {
-		reap(kids[1], "ping-pong client");
-		reap(kids[0], "ping-pong server");
+		/* the server exits 0 only on the client's final sentinel */
+		reap_any(pp_name);
+		reap_any(pp_name);
 		secs = (double)sh->pp_ns / 1e9;
 		got = sh->cons[0].received;
 	} else {
+		n_consumers = nc;
 		for (i = 0; i < np; i++)
-			reap(kids[nc + i], "producer");
+			if (reap_any(tp_name) < nc) {
+				kill_kids();
+				die("a consumer exited before the end of the stream");
+			}
 		sends = __atomic_load_n(&sh->send_calls, __ATOMIC_RELAXED);
 		/* one sentinel at a time, so no batch can swallow two */
 		alloc_bufs(c, &sb, 1);
@@ -1261,7 +1284,7 @@ static void run(struct ctx *c)
 		c->m->attach(c, &e);
 		for (i = 0; i < nc; i++) {
 			send_all(c, &e, 0, &sb, 1);
-			reap_any(0, nc, "consumer");
+			reap_any(tp_name);
 		}
 		c->m->detach(c, &e);
 		free_bufs(&sb, 1);
@@ -1498,7 +1521,7 @@ static void genlog(uint64_t lines)
 /* ------------------------------------------------------------------ */
 /* command line                                                        */
 
-enum { OPT_VERBOSE = 'v', OPT_RAISE = 1000, OPT_DEVICE, OPT_SYSFS, OPT_TIMEOUT, OPT_LIST };
+enum { OPT_VERBOSE = 'v', OPT_RAISE = 1000, OPT_INJECT, OPT_DEVICE, OPT_SYSFS, OPT_TIMEOUT, OPT_LIST };
 
 static const char doc[] =
 	"Compare queue_driver with pipes, POSIX/SysV message queues and "
@@ -1535,6 +1558,9 @@ static const struct argp_option options[] = {
 	{ "timeout", OPT_TIMEOUT, "SEC", 0,
 	  "give up on a run after SEC seconds (default 300)", 0 },
 	{ "list", OPT_LIST, NULL, 0, "list the mechanisms", 0 },
+	{ "inject", OPT_INJECT, "FAULT", 0,
+	  "corrupt, drop or dup the middle message of producer 0 (to test "
+	  "that the run then fails)", 0 },
 	{ "verbose", OPT_VERBOSE, NULL, 0,
 	  "run: print calls per message (and the driver's sleeps) on stderr",
 	  0 },
@@ -1644,6 +1670,16 @@ static error_t parse_opt(int key, char *arg, struct argp_state *st)
 		break;
 	case OPT_VERBOSE:
 		a->c.verbose = true;
+		break;
+	case OPT_INJECT:
+		if (!strcmp(arg, "corrupt"))
+			a->c.inject = 'c';
+		else if (!strcmp(arg, "drop"))
+			a->c.inject = 'd';
+		else if (!strcmp(arg, "dup"))
+			a->c.inject = 'u';
+		else
+			argp_error(st, "--inject: corrupt, drop or dup");
 		break;
 	case OPT_DEVICE:
 		a->c.device = arg;
