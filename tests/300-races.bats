@@ -63,7 +63,7 @@ readers_waiting() {
 	local waiter=$!
 	PIDS+=("$waiter")
 	wait_for readers_waiting 1
-	for i in $(seq 30); do
+	for i in $(seq 10); do
 		run rmmod queue_driver
 		assert_failure
 		assert_output --partial 'in use'
@@ -87,36 +87,36 @@ readers_waiting() {
 }
 
 @test "a signal storm at a waiting pop: no message lost or reordered, EINTR for every signal at a sleeping waiter" {
-	run "$TESTBIN/races" signal-storm --signals 3000 --messages 100
+	run "$TESTBIN/races" signal-storm --signals 2000 --messages 50
 	assert_success
 	echo "# $output" >&3
 }
 
 @test "a signal storm at a waiting pop with SA_RESTART and no timeout: the waits restart, never EINTR" {
-	run "$TESTBIN/races" signal-storm --restart --signals 3000 --messages 100
+	run "$TESTBIN/races" signal-storm --restart --signals 2000 --messages 50
 	assert_success
 	assert_output --partial ' 0 EINTR'
 }
 
 @test "a signal storm at a pop waiting with a timeout: EINTR even with SA_RESTART, nothing lost" {
-	run "$TESTBIN/races" signal-storm --restart --timeout --signals 3000 --messages 100
+	run "$TESTBIN/races" signal-storm --restart --timeout --signals 2000 --messages 50
 	assert_success
 }
 
 @test "a signal storm at a waiting push: every message queued once and in order" {
-	run "$TESTBIN/races" signal-storm --push --signals 3000 --messages 100
+	run "$TESTBIN/races" signal-storm --push --signals 2000 --messages 50
 	assert_success
 	echo "# $output" >&3
 }
 
 @test "a signal storm at a push waiting with SA_RESTART: the waits restart, never EINTR" {
-	run "$TESTBIN/races" signal-storm --push --restart --signals 3000 --messages 100
+	run "$TESTBIN/races" signal-storm --push --restart --signals 2000 --messages 50
 	assert_success
 	assert_output --partial ' 0 EINTR'
 }
 
 @test "a signal storm at a push waiting with a timeout: EINTR, nothing queued twice" {
-	run "$TESTBIN/races" signal-storm --push --timeout --signals 3000 --messages 100
+	run "$TESTBIN/races" signal-storm --push --timeout --signals 2000 --messages 50
 	assert_success
 }
 

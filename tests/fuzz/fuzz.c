@@ -187,7 +187,7 @@ static struct uptr gen_ptr(struct rng *r, struct mem *m, uint64_t len,
 			k |= 1 + rnd(r, 7);
 		u.p = (uintptr_t)(m->rw + k);
 		u.kind = "rw";
-		u.rd = u.wr = acc_for(k + len <= RW_SIZE, len);
+		u.rd = u.wr = acc_for(len <= RW_SIZE - k, len);
 		u.wr_room = RW_SIZE - k;
 		break;
 	case 8: /* ends at or just before the guard page */
@@ -221,7 +221,7 @@ static struct uptr gen_ptr(struct rng *r, struct mem *m, uint64_t len,
 		k = rnd(r, PAGE);
 		u.p = (uintptr_t)(m->ro + k);
 		u.kind = "read-only";
-		u.rd = acc_for(k + len <= PAGE, len);
+		u.rd = acc_for(len <= PAGE - k, len);
 		u.wr = acc_for(false, len);
 		break;
 	}
