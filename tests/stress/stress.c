@@ -1366,8 +1366,9 @@ static void analyse(const struct counters *c0, const struct counters *c1)
 	       (unsigned long long)sh->ebusy_shrinks,
 	       (unsigned long long)sh->ebusy_forced,
 	       (unsigned long long)sh->sysfs_resizes);
-	printf("stress: verified %llu messages exactly once, %llu hand-outs in FIFO order\n",
-	       (unsigned long long)n, (unsigned long long)fifo_checked);
+	printf("stress: checked %llu messages for exactly-once delivery and %llu hand-outs for FIFO order: %s\n",
+	       (unsigned long long)n, (unsigned long long)fifo_checked,
+	       nerrors ? "PROBLEMS above" : "all good");
 }
 
 static void usage(int status)
@@ -1475,6 +1476,8 @@ int main(int argc, char **argv)
 		     (unsigned long long)st.size, MIN_RSIZE, MAX_RSIZE);
 	read_counters(&c0);
 
+	/* children inherit it: a SIGUSR1 never finds one without it */
+	child_setup();
 	for (unsigned int p = 0; p < nprod; p++) {
 		prod_pids[p] = spawn(NULL, -1, p, 1);
 		sh->producer_pid[p] = prod_pids[p];
