@@ -1249,11 +1249,12 @@ static int op_poll(int argc, char **argv)
 	ret = parse_args(argc, argv, defs, NULL, 0, &npos);
 	if (ret)
 		return ret;
+	/* ask for the *NORM bits too: poll and epoll mask revents by events */
 	want_in = strstr(events, "in") != NULL;
 	if (want_in)
-		ev |= POLLIN;
+		ev |= POLLIN | POLLRDNORM;
 	if (strstr(events, "out"))
-		ev |= POLLOUT;
+		ev |= POLLOUT | POLLWRNORM;
 	if (timeout_ms < -1 || timeout_ms > INT32_MAX)
 		return usage_error(argv[0], "bad --timeout-ms");
 	fd = dev_fd(&status);

@@ -96,7 +96,7 @@ echo=second"
 @test "qdt poll on a file that is always ready prints ready and revents" {
 	run "$QDT" -d /dev/null poll
 	assert_success
-	assert_output "ready=1 revents=in,out"
+	assert_output "ready=1 revents=in,rdnorm,out,wrnorm"
 	run "$QDT" -d /dev/null poll --method select
 	assert_output "ready=2 revents=in,out"
 }
