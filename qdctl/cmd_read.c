@@ -3,9 +3,10 @@
  * qdctl read: take messages off the queue and print them.
  *
  * Messages come off in QD_IOC_POP_BATCH calls of up to QD_BATCH_MAX
- * entries (never more than -n still wants), each entry with a READ_SLOT
- * byte slice of one buffer; a message too big for a slice stops the batch
- * with EMSGSIZE and is taken alone with a buffer of its size.
+ * entries (never more than -n still wants), each entry with a slice of
+ * one buffer. Slices start small (a dense buffer is cheap to touch) and
+ * double up to READ_SLOT_MAX when a message does not fit; a message
+ * bigger than that is taken alone with a buffer of its size.
  *
  * Output: per message on a terminal, per batch on a pipe, and for files
  * when the buffer is full; always before waiting for the next message, so
@@ -25,7 +26,8 @@
 
 #include "qd.h"
 
-#define READ_SLOT	4096		/* bytes per batch entry */
+#define READ_SLOT_MIN	256		/* bytes per batch entry, at first */
+#define READ_SLOT_MAX	16384		/* ... at most */
 #define READ_OUT	(1U << 20)	/* output buffer */
 
 enum { OPT_NONBLOCK = 0x100, OPT_TIMEOUT, OPT_TIMESTAMPS, OPT_SENDER };
@@ -285,7 +287,8 @@ static void read_peek(struct reader *r, uint32_t type)
 static void read_loop(struct reader *r, uint32_t type)
 {
 	struct qd_msg *msgs = calloc(QD_BATCH_MAX, sizeof(*msgs));
-	char *slots = malloc((size_t)QD_BATCH_MAX * READ_SLOT);
+	size_t slot = READ_SLOT_MIN;
+	char *slots = malloc(QD_BATCH_MAX * slot);
 	bool may_wait = true;	/* last batch was short: the queue is drained */
 	uint32_t i, want;
 
@@ -308,8 +311,8 @@ static void read_loop(struct reader *r, uint32_t type)
 			break;
 		for (i = 0; i < want; i++) {
 			memset(&msgs[i], 0, sizeof(msgs[i]));
-			msgs[i].data = qd_ptr(slots + (size_t)i * READ_SLOT);
-			msgs[i].len = READ_SLOT;
+			msgs[i].data = qd_ptr(slots + i * slot);
+			msgs[i].len = (uint32_t)slot;
 			msgs[i].type = type;
 		}
 		b.count = want;
@@ -321,6 +324,22 @@ static void read_loop(struct reader *r, uint32_t type)
 
 			if (err == EAGAIN && !may_wait) {
 				may_wait = true;	/* drained: flush, then wait */
+				continue;
+			}
+			if (err == EMSGSIZE && msgs[0].len > slot &&
+			    msgs[0].len <= READ_SLOT_MAX) {
+				/* The kernel said how big: bigger slices, again. */
+				char *ns;
+
+				while (slot < msgs[0].len)
+					slot *= 2;
+				ns = realloc(slots, QD_BATCH_MAX * slot);
+				if (!ns) {
+					read_error(r, ENOMEM);
+					break;
+				}
+				slots = ns;
+				may_wait = false;
 				continue;
 			}
 			if (err == EMSGSIZE) {
@@ -346,7 +365,7 @@ static void read_loop(struct reader *r, uint32_t type)
 		r->got += b.done;
 		r->held += b.done;
 		for (i = 0; i < b.done; i++)
-			if (read_emit(r, &msgs[i], slots + (size_t)i * READ_SLOT))
+			if (read_emit(r, &msgs[i], slots + i * slot))
 				goto out;
 		if (r->mode == OUT_PIPE && read_flush(r))
 			goto out;
@@ -381,7 +400,7 @@ int cmd_read(int argc, char **argv)
 		return QD_EXIT_FAIL;
 	r.mode = read_out_mode();
 	r.out = malloc(READ_OUT);
-	r.big_cap = 2 * READ_SLOT;
+	r.big_cap = 2 * READ_SLOT_MAX;
 	r.big = malloc(r.big_cap);
 	if (!r.out || !r.big) {
 		qd_err("%s", strerror(ENOMEM));

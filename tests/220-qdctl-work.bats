@@ -157,11 +157,14 @@ job 2 submitted: echo two"
 
 @test "SIGTERM: the running job finishes and is acked, no new job starts, exit 0" {
 	BATS_TEST_TIMEOUT=60
-	"$QDCTL" submit -q "$REG; touch $W/started; sleep 1; touch $W/finished"
+	# Job 1 runs until the test says go, after the SIGTERM.
+	"$QDCTL" submit -q "$REG; touch $W/started; n=0; while [ ! -e $W/go ] && [ \$n -lt 300 ]; do sleep 0.1; n=\$((n + 1)); done; touch $W/finished"
 	"$QDCTL" submit -q "touch $W/second"
 	qbg w "$QDCTL" work
 	wait_for test -e "$W/started"
 	kill -TERM "${QBG[w]}"
+	sleep 0.5
+	touch "$W/go"
 	qbg_wait w
 	assert_equal "$status" 0
 	assert_line --regexp '^\[worker [0-9]+\] job 1 exited 0$'

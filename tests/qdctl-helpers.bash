@@ -13,6 +13,10 @@
 #                   registered itself in $W/pgids
 # mkline N [CHAR]   print N copies of CHAR (default x), no newline
 
+# QD_QDCTL=PATH tests another qdctl build than qdctl/qdctl.
+QDCTL=${QD_QDCTL:-$QDCTL}
+export QDCTL
+
 declare -gA QBG=()
 
 qbg() {
