@@ -117,7 +117,8 @@ teardown() {
 }
 
 @test "growing the queue wakes a push waiting for room" {
-	"$QDT" setsize 64
+	# the waiting message fits the queue's size, just not its free space
+	"$QDT" setsize 128
 	fill_to_free 0
 	local bw
 	bw=$(qd_stat blocked_writers)
@@ -128,18 +129,19 @@ teardown() {
 	bg_wait writer
 	assert_success
 	stat_is messages 2
-	stat_is used $((64 + 108))
+	stat_is used $((128 + 108))
 }
 
 @test "growing the queue wakes only the pushes that now fit" {
-	"$QDT" setsize 64
+	"$QDT" setsize 128
 	fill_to_free 0
 	local bw
 	bw=$(qd_stat blocked_writers)
 	bg small "$QDT" push --type 2 --len 10
-	bg big "$QDT" push --type 3 --len 1000
+	bg big "$QDT" push --type 3 --len 110
 	wait_stat blocked_writers $((bw + 2))
-	"$QDT" setsize 100
+	# 18 bytes more: room for the small one only
+	"$QDT" setsize 146
 	bg_wait small
 	assert_success
 	run "$QDT" pop --type 3 --nonblock
@@ -147,6 +149,16 @@ teardown() {
 	"$QDT" setsize 2000
 	bg_wait big
 	assert_success
+}
+
+@test "a push larger than the current size fails with EMSGSIZE even though a resize could make room" {
+	"$QDT" setsize 64
+	local bw
+	bw=$(qd_stat blocked_writers)
+	run "$QDT" push --len 57
+	assert_failure 90
+	assert_output "error=EMSGSIZE"
+	stat_is blocked_writers "$bw"
 }
 
 @test "the maximum message size follows the size" {

@@ -66,7 +66,7 @@ teardown() {
 }
 
 @test "max_size= bounds every resize, by ioctl and by sysfs" {
-	reload max_size=8192
+	reload size=4096 max_size=8192
 	run "$QDT" setsize 8192
 	assert_success
 	run "$QDT" setsize 8193
