@@ -28,8 +28,9 @@ teardown() {
 }
 
 @test "the repository is writable at the host's path and the host root is not" {
-	local f=$QD_ROOT/build/guest-write-test.$$
+	local f
 	mkdir -p "$QD_ROOT/build"
+	f=$(mktemp "$QD_ROOT/build/guest-write-test.XXXXXX")
 	echo hello >"$f"
 	assert_equal "$(cat "$f")" hello
 	rm -f "$f"
