@@ -95,10 +95,12 @@ static uint64_t wait_more(const char *name, uint64_t last)
 {
 	static int fd = -1;
 	static const char *open_name;
-	char path[256], buf[32];
+	char buf[32];
 	struct timespec t0, t;
 
 	if (!open_name || strcmp(open_name, name)) {
+		char path[256];
+
 		if (fd >= 0)
 			close(fd);
 		snprintf(path, sizeof(path), "%s/%s", sysfs, name);
@@ -446,6 +448,21 @@ struct storm_msg {
 	char fill[60];
 };
 
+/*
+ * Check a popped storm message. The length first: a short message leaves
+ * @sm partly unwritten, and its seq would be whatever was on the stack.
+ */
+static void check_storm(const char *who, uint32_t len,
+			const struct storm_msg *sm, uint32_t seq)
+{
+	if (len != sizeof(*sm))
+		die("%s len %u, expected %zu (seq %u)", who, len, sizeof(*sm),
+		    seq);
+	// cppcheck-suppress uninitvar ; the kernel filled all of *sm (len above)
+	if (sm->seq != seq)
+		die("%s seq %u, expected seq %u", who, sm->seq, seq);
+}
+
 static void storm_child(bool push_side, bool restart, bool timed,
 			unsigned int k, int result_fd)
 {
@@ -473,9 +490,8 @@ static void storm_child(bool push_side, bool restart, bool timed,
 					    .flags = flags, .timeout_ns = tmo };
 
 			err = ioctl(fd, QD_IOC_POP, &m) ? errno : 0;
-			if (!err && (m.len != sizeof(sm) || sm.seq != seq))
-				die("child popped len %u seq %u, expected seq %u",
-				    m.len, sm.seq, seq);
+			if (!err)
+				check_storm("child popped", m.len, &sm, seq);
 		}
 		if (!err) {
 			seq++;
@@ -495,7 +511,6 @@ static void cmd_signal_storm(int argc, char **argv)
 {
 	bool push_side = false, restart = false, timed = false;
 	unsigned long signals = 5000, k = 200, eintr = 0, sent = 0, synced = 0;
-	uint64_t blocked;
 	uint64_t pushes = stat_u64("pushes"), pops = stat_u64("pops");
 	uint64_t timeouts = stat_u64("timeouts");
 	int fd = open_dev(), pfd[2], status;
@@ -540,10 +555,10 @@ static void cmd_signal_storm(int argc, char **argv)
 	 * moves, as each call that has to sleep counts once); then the
 	 * message that lets it go on.
 	 */
-	blocked = stat_u64(push_side ? "blocked_writers" : "blocked_readers");
 	for (uint32_t seq = 0; seq < k; seq++) {
 		struct storm_msg sm;
 		unsigned long burst = signals / k + (seq < signals % k);
+		uint64_t blocked;
 
 		for (unsigned long i = 0; i < burst; i++, sent++)
 			if (kill(child, SIGUSR1))
@@ -554,17 +569,15 @@ static void cmd_signal_storm(int argc, char **argv)
 			die("kill: %s", strerror(errno));
 		sent++;
 		synced++;
-		blocked = wait_more(push_side ? "blocked_writers" :
-				    "blocked_readers", blocked);
+		wait_more(push_side ? "blocked_writers" : "blocked_readers",
+			  blocked);
 		if (push_side) {
 			struct qd_msg m = { .data = (uintptr_t)&sm,
 					    .len = sizeof(sm), .type = 5 };
 
 			if (ioctl(fd, QD_IOC_POP, &m))
 				die("pop: %s", strerror(errno));
-			if (m.len != sizeof(sm) || sm.seq != seq)
-				die("popped len %u seq %u, expected seq %u",
-				    m.len, sm.seq, seq);
+			check_storm("popped", m.len, &sm, seq);
 		} else {
 			memset(&sm, 'x', sizeof(sm));
 			sm.seq = seq;
@@ -581,9 +594,7 @@ static void cmd_signal_storm(int argc, char **argv)
 
 			if (ioctl(fd, QD_IOC_POP, &m))
 				die("pop: %s", strerror(errno));
-			if (m.len != sizeof(sm) || sm.seq != seq)
-				die("popped len %u seq %u, expected seq %u",
-				    m.len, sm.seq, seq);
+			check_storm("popped", m.len, &sm, seq);
 			if (seq + 1 == k + 4)
 				break;
 		}
