@@ -128,7 +128,6 @@ struct entry {
 	uint32_t sender_pid;
 	uint16_t slot;
 	uint8_t kind;
-	uint8_t pad;
 	uint8_t prefix[sizeof(struct phdr)];	/* payload if len < header */
 };
 
@@ -553,7 +552,6 @@ static void set_kind(uint64_t e, enum ekind k)
 static uint64_t take(const struct qd_msg *m, const uint8_t *data,
 		     uint32_t filter, uint32_t mflags, enum ekind kind)
 {
-	static uint8_t want[BUF_SIZE];
 	struct entry *e;
 	uint64_t idx, now = now_rt_ns();
 	struct phdr h;
@@ -580,6 +578,8 @@ static uint64_t take(const struct qd_msg *m, const uint8_t *data,
 	e->slot = my_slot;
 	e->producer = UINT32_MAX;
 	if (m->len >= sizeof(h)) {
+		static uint8_t want[BUF_SIZE];
+
 		memcpy(&h, data, sizeof(h));
 		if (h.magic != PHDR_MAGIC || h.producer >= nprod ||
 		    h.len != m->len || h.type != m->type)
@@ -653,6 +653,7 @@ static void __attribute__((noreturn)) offer_to_die(int fd)
 	__atomic_store_n(&sh->slots[my_slot].state, S_OFFER, __ATOMIC_SEQ_CST);
 	for (;;) {
 		if (in_pop) {
+			// cppcheck-suppress unassignedVariable ; a pop writes it via m.data
 			uint8_t b[8];
 			struct qd_msg m = { .data = (uintptr_t)b, .len = 8,
 					    .type = PAUSE_TYPE };
@@ -877,8 +878,6 @@ static void resizer(void)
 					    .len = BUF_SIZE,
 					    .flags = QD_F_NONBLOCK | QD_F_RESERVE };
 			struct held h;
-			uint64_t target;
-			int err;
 
 			if (ioctl(fd, QD_IOC_POP, &m)) {
 				if (errno != EAGAIN)
@@ -889,9 +888,10 @@ static void resizer(void)
 				h.e = take(&m, buf, 0, 0, E_RESERVED);
 				STAT_INC(reserves);
 				if (m.len + 8u > QD_MIN_SIZE) {
-					target = QD_MIN_SIZE +
-						 rnd(m.len + 8 - QD_MIN_SIZE);
-					err = set_size(fd, target, sysfs);
+					uint64_t target = QD_MIN_SIZE +
+							  rnd(m.len + 8 - QD_MIN_SIZE);
+					int err = set_size(fd, target, sysfs);
+
 					if (err != EBUSY)
 						fail("resize to %llu while holding a %u-byte message: %s, not EBUSY",
 						     (unsigned long long)target,
@@ -1505,8 +1505,10 @@ int main(int argc, char **argv)
 	for (t = now_mono(); prod_live > 0; usleep(2000)) {
 		nudge(0);
 		reap(false);
-		if (now_mono() - t > 60 && (dump_children(), 1))
+		if (now_mono() - t > 60) {
+			dump_children();
 			fail("producers did not stop within 60 s of the signal");
+		}
 	}
 	if (verbose)
 		fprintf(stderr, "stress: stopping consumers\n");
@@ -1515,8 +1517,10 @@ int main(int argc, char **argv)
 	for (t = now_mono(); live_consumers() > 0 || resizer_pid; usleep(2000)) {
 		nudge(1);
 		reap(false);
-		if (now_mono() - t > 60 && (dump_children(), 1))
+		if (now_mono() - t > 60) {
+			dump_children();
 			fail("consumers did not stop within 60 s of the signal");
+		}
 	}
 	while ((pid = waitpid(-1, &status, 0)) > 0)
 		child_exited(pid, status);
