@@ -43,11 +43,6 @@ static error_t config_parse(int key, char *arg, struct argp_state *state)
 	}
 }
 
-static const struct argp_child config_children[] = {
-	{ &qd_device_argp, 0, "Common options:", 0 },
-	{ 0 }
-};
-
 static const struct argp config_argp = {
 	.options = config_options,
 	.parser = config_parse,
@@ -57,7 +52,7 @@ static const struct argp config_argp = {
 	       "message is size - 8 bytes. Shrinking below what the queue holds fails "
 	       "and changes nothing.\n\nExamples:\n"
 	       "  qdctl config\n  sudo qdctl config --size 1M",
-	.children = config_children,
+	.children = qd_device_children,
 };
 
 /* The largest size a resize may ask for, from the module parameter. */

@@ -44,12 +44,6 @@ static error_t dump_parse(int key, char *arg, struct argp_state *state)
 	}
 }
 
-static const struct argp_child dump_children[] = {
-	{ &qd_device_argp, 0, "Common options:", 0 },
-	{ &qd_type_argp, 0, NULL, 0 },
-	{ 0 }
-};
-
 static const struct argp dump_argp = {
 	.options = dump_options,
 	.parser = dump_parse,
@@ -58,7 +52,7 @@ static const struct argp dump_argp = {
 	       "sender's pid and the first 32 bytes, escaped. --type shows one type only."
 	       "\vReads " QD_DEBUGFS "/messages, so it needs root and debugfs "
 	       "mounted.\n\nExamples:\n  sudo qdctl dump\n  sudo qdctl dump --type job",
-	.children = dump_children,
+	.children = qd_device_type_children,
 };
 
 static void dump_open_error(const char *path, int err)

@@ -100,12 +100,6 @@ static error_t fill_parse(int key, char *arg, struct argp_state *state)
 	}
 }
 
-static const struct argp_child fill_children[] = {
-	{ &qd_device_argp, 0, "Common options:", 0 },
-	{ &qd_type_argp, 0, NULL, 0 },
-	{ 0 }
-};
-
 static const struct argp fill_argp = {
 	.options = fill_options,
 	.parser = fill_parse,
@@ -121,7 +115,7 @@ static const struct argp fill_argp = {
 	       "and the exit status is non-zero.\n\nExamples:\n"
 	       "  qdctl fill < app.log\n  tail -F app.log | qdctl fill\n"
 	       "  qdctl fill --type 7 --split big.txt",
-	.children = fill_children,
+	.children = qd_device_type_children,
 };
 
 static void fill_report(struct filler *f, int err, uint64_t line, uint32_t len)

@@ -114,12 +114,6 @@ static error_t read_parse(int key, char *arg, struct argp_state *state)
 	}
 }
 
-static const struct argp_child read_children[] = {
-	{ &qd_device_argp, 0, "Common options:", 0 },
-	{ &qd_type_argp, 0, NULL, 0 },
-	{ 0 }
-};
-
 static const struct argp read_argp = {
 	.options = read_options,
 	.parser = read_parse,
@@ -131,7 +125,7 @@ static const struct argp read_argp = {
 	       "queue is printed, also when interrupted by SIGINT (exit 130).\n\n"
 	       "Examples:\n  qdctl read -n 10 --timeout 5\n  qdctl read --type any "
 	       "--nonblock --sender\n  qdctl read -0 | xargs -0 -n1 echo",
-	.children = read_children,
+	.children = qd_device_type_children,
 };
 
 static int read_fail(struct reader *r, int err)

@@ -58,11 +58,6 @@ static error_t stats_parse(int key, char *arg, struct argp_state *state)
 	}
 }
 
-static const struct argp_child stats_children[] = {
-	{ &qd_device_argp, 0, "Common options:", 0 },
-	{ 0 }
-};
-
 static const struct argp stats_argp = {
 	.options = stats_options,
 	.parser = stats_parse,
@@ -73,7 +68,7 @@ static const struct argp stats_argp = {
 	       "read; if sysfs is not there they come from the device (QD_IOC_STATS). "
 	       "pushes, pops, blocked_*, requeued and timeouts count since the module "
 	       "was loaded.\n\nExamples:\n  qdctl stats\n  qdctl stats --watch 1 --json",
-	.children = stats_children,
+	.children = qd_device_children,
 };
 
 static int stats_get(struct qd_stats *st)

@@ -61,12 +61,6 @@ static error_t submit_parse(int key, char *arg, struct argp_state *state)
 	}
 }
 
-static const struct argp_child submit_children[] = {
-	{ &qd_device_argp, 0, "Common options:", 0 },
-	{ &qd_type_argp, 0, NULL, 0 },
-	{ 0 }
-};
-
 static const struct argp submit_argp = {
 	.options = submit_options,
 	.parser = submit_parse,
@@ -79,7 +73,7 @@ static const struct argp submit_argp = {
 	       "before CMD: everything from CMD on is the command.\n\nExamples:\n"
 	       "  qdctl submit 'tar czf /tmp/home.tgz ~'\n"
 	       "  qdctl submit ls -la\n  qdctl submit < jobs.txt",
-	.children = submit_children,
+	.children = qd_device_type_children,
 };
 
 /* Push one job; 0, or the errno after reporting it. */

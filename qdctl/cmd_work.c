@@ -126,12 +126,6 @@ static error_t work_parse(int key, char *arg, struct argp_state *state)
 	}
 }
 
-static const struct argp_child work_children[] = {
-	{ &qd_device_argp, 0, "Common options:", 0 },
-	{ &qd_type_argp, 0, NULL, 0 },
-	{ 0 }
-};
-
 static const struct argp work_argp = {
 	.options = work_options,
 	.parser = work_parse,
@@ -145,7 +139,7 @@ static const struct argp work_argp = {
 	       "SIGTERM: no new jobs, the running ones finish, exit 0. Without --once, "
 	       "-n or --drain it runs forever, like the seed's worker.\n\nExamples:\n"
 	       "  qdctl work -j 4\n  qdctl work --drain --job-timeout 60",
-	.children = work_children,
+	.children = qd_device_type_children,
 };
 
 static int64_t now_ns(void)

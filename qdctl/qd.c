@@ -100,6 +100,19 @@ const struct argp qd_type_argp = {
 	.parser = type_parse,
 };
 
+/* The subcommands' children (qd.h) */
+
+const struct argp_child qd_device_children[] = {
+	{ &qd_device_argp, 0, "Common options:", 0 },
+	{ 0 }
+};
+
+const struct argp_child qd_device_type_children[] = {
+	{ &qd_device_argp, 0, "Common options:", 0 },
+	{ &qd_type_argp, 0, NULL, 0 },	/* no header: merged with the command's */
+	{ 0 }
+};
+
 /* Errors */
 
 static void qd_vmsg(const char *fmt, va_list ap)

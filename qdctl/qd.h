@@ -52,6 +52,13 @@ extern const struct qd_cmd *qd_cur;	/* the subcommand being run */
 /* argp children: --device for all, --type for those with QD_CMD_TYPE */
 extern const struct argp qd_device_argp;
 extern const struct argp qd_type_argp;
+/*
+ * The .children of a subcommand's argp: --device under "Common options:",
+ * and for the commands with QD_CMD_TYPE also --type, listed among the
+ * command's own options.
+ */
+extern const struct argp_child qd_device_children[];
+extern const struct argp_child qd_device_type_children[];
 
 void qd_common_init(void);
 /* Type the subcommand uses when --type was not given */
