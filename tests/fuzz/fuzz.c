@@ -484,8 +484,9 @@ static void finish(struct thr *t, struct call *c, unsigned int slot,
 		c->allowed |= ebit(EBADF);	/* the chaos thread closed it */
 	if (!got || !(got & c->allowed))
 		report(t, c);
-	__atomic_fetch_add(&stat_calls[c->cls][got ? (unsigned int)__builtin_ctz(got) : (unsigned int)NERRS],
-			   1, __ATOMIC_RELAXED);
+	/* report() does not return: got is one known result's bit */
+	__atomic_fetch_add(&stat_calls[c->cls][__builtin_ctz(got)], 1,
+			   __ATOMIC_RELAXED);
 }
 
 static void do_msg(struct thr *t, struct call *c, int fd, bool push)
@@ -647,7 +648,9 @@ static void do_batch(struct thr *t, struct call *c, int fd, bool push)
 	b.timeout_ns = gen_timeout(r, b.flags);
 	b.__reserved = gen_reserved(r);
 	b.done = (uint32_t)rnd64(r);
-	n = b.count < QD_BATCH_MAX ? b.count : QD_BATCH_MAX;
+	n = b.count;
+	if (n > QD_BATCH_MAX)
+		n = QD_BATCH_MAX;
 	/* the array: usually in rw, sometimes a bad pointer */
 	if (rnd(r, 8)) {
 		ap.p = (uintptr_t)arr;
@@ -711,7 +714,6 @@ static void do_batch(struct thr *t, struct call *c, int fd, bool push)
 		first_bad = UINT32_MAX;
 		e0 = 1;
 		e0rd = GOOD;
-		n = 1;
 	}
 	snprintf(c->desc, sizeof(c->desc),
 		 "struct@%s {msgs=%s%s count=%u flags=%#x timeout_ns=%lld __reserved=%#x}, first bad entry %d, entry 0 valid %u len %u",
