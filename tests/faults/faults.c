@@ -286,7 +286,6 @@ static int step(unsigned long n)
 	    !strcmp(op, "read")) {
 		int peek = !strcmp(op, "peek"), rsv = !strcmp(op, "reserve");
 		int rd = !strcmp(op, "read");
-		unsigned char want[PAYLOAD];
 
 		if (rd) {
 			/* read(2) pops QD_TYPE_LOG messages */
@@ -309,6 +308,8 @@ static int step(unsigned long n)
 		failed = outcome(ret, err, hit, n);
 		after = stats();
 		if (!failed) {
+			unsigned char want[PAYLOAD];
+
 			fill(want, PAYLOAD, 1);
 			if (memcmp(buf, want, PAYLOAD))
 				die("%s: the call succeeded but the payload differs", what);
