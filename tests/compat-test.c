@@ -301,7 +301,7 @@ static void test_reserve(void)
 	m = pop(88, QD_F_RESERVE, buf, sizeof(buf), 0);
 	expect_msg("reserve", &m, buf, id, 88, "r");
 	expect_u64("reserved", stats().reserved, 1);
-	m = pop(88, QD_F_NONBLOCK, buf, sizeof(buf), EAGAIN);
+	pop(88, QD_F_NONBLOCK, buf, sizeof(buf), EAGAIN);
 	expect_err("NACK", ioc(QD_IOC_NACK, &id), 0);
 	expect_u64("reserved after nack", stats().reserved, 0);
 	m = pop(88, QD_F_RESERVE, buf, sizeof(buf), 0);
@@ -320,14 +320,14 @@ static void test_resize(void)
 {
 	uint64_t size = 4096, tiny = 16, orig = stats().size;
 	char buf[16];
-	uint64_t a = push(5, "first"), b = push(5, "second");
+	uint64_t a = push(5, "first"), b = push(5, "second"), c;
 	struct qd_msg m;
 
 	expect_err("SET_SIZE 4096", ioc(QD_IOC_SET_SIZE, &size), 0);
 	expect_u64("size after resize", stats().size, 4096);
 	expect_err("SET_SIZE below minimum", ioc(QD_IOC_SET_SIZE, &tiny), EINVAL);
 	size = 64;
-	push(5, "0123456789012345678901234567890123");
+	c = push(5, "0123456789012345678901234567890123");
 	expect_err("SET_SIZE below used", ioc(QD_IOC_SET_SIZE, &size), EBUSY);
 	expect_err("SET_SIZE from a >4G pointer",
 		   ioctl(fd, QD_IOC_SET_SIZE, (void *)(uintptr_t)HIGH_PTR) ? errno : 0,
@@ -336,11 +336,13 @@ static void test_resize(void)
 	expect_msg("order kept by resize", &m, buf, a, 5, "first");
 	m = pop(5, 0, buf, sizeof(buf), 0);
 	expect_msg("order kept by resize", &m, buf, b, 5, "second");
-	m = pop(5, 0, buf, sizeof(buf), EMSGSIZE);
+	pop(5, 0, buf, sizeof(buf), EMSGSIZE);
 	{
 		char big[64];
 
 		m = pop(5, 0, big, sizeof(big), 0);
+		expect_msg("kept after EMSGSIZE", &m, big, c, 5,
+			   "0123456789012345678901234567890123");
 	}
 	expect_err("SET_SIZE back", ioc(QD_IOC_SET_SIZE, &orig), 0);
 	expect_u64("size restored", stats().size, orig);
