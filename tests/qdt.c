@@ -389,17 +389,14 @@ static size_t unescape(char *s)
 		case 't': *w++ = '\t'; break;
 		case 'r': *w++ = '\r'; break;
 		case '0': *w++ = '\0'; break;
-		case 'x': {
-			char hex[3] = { 0 };
-
+		case 'x':
 			if (r[1] && r[2]) {
-				hex[0] = r[1];
-				hex[1] = r[2];
+				char hex[3] = { r[1], r[2], 0 };
+
 				*w++ = (char)strtoul(hex, NULL, 16);
 				r += 2;
 			}
 			break;
-		}
 		default: *w++ = *r;
 		}
 	}
@@ -543,7 +540,8 @@ static int op_push(int argc, char **argv)
 	ret = parse_args(argc, argv, defs, NULL, 0, &npos);
 	if (ret)
 		return ret;
-	if ((bad || seen(defs, "ptr")) && !data && !data_esc) {
+	if ((bad || seen(defs, "ptr")) && !seen(defs, "data") &&
+	    !seen(defs, "data-esc")) {
 		/* the kernel must not read it: no need for a real buffer */
 		buf = NULL;
 		n = len;
@@ -619,6 +617,7 @@ static int op_pop(int argc, char **argv)
 	ret = parse_args(argc, argv, defs, NULL, 0, &npos);
 	if (ret)
 		return ret;
+	// cppcheck-suppress unsignedLessThanZero ; parse_args() sets lenfield via defs[]
 	if (bufsize > UINT32_MAX || lenfield > UINT32_MAX)
 		return usage_error(argv[0], "--buf/--len too large");
 	if (!seen(defs, "len"))
@@ -1255,6 +1254,7 @@ static int op_poll(int argc, char **argv)
 		ev |= POLLIN | POLLRDNORM;
 	if (strstr(events, "out"))
 		ev |= POLLOUT | POLLWRNORM;
+	// cppcheck-suppress knownConditionTrueFalse ; parse_args() sets it via defs[]
 	if (timeout_ms < -1 || timeout_ms > INT32_MAX)
 		return usage_error(argv[0], "bad --timeout-ms");
 	fd = dev_fd(&status);
