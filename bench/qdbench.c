@@ -421,11 +421,7 @@ static int qd_send_batch(struct ctx *c, struct ep *e, int chan, struct buf *b,
 			 unsigned int n, bool nonblock)
 {
 	struct qd_msg m[MAX_BATCH];
-	struct qd_batch bt = {
-		.msgs = (uintptr_t)m,
-		.count = n,
-		.flags = nonblock ? QD_F_NONBLOCK : 0,
-	};
+	struct qd_batch bt;
 	unsigned int i;
 
 	(void)c;
@@ -435,6 +431,11 @@ static int qd_send_batch(struct ctx *c, struct ep *e, int chan, struct buf *b,
 		m[i].len = (uint32_t)b[i].len;
 		m[i].type = chan ? QD_TYPE_PONG : QD_TYPE_PING;
 	}
+	bt = (struct qd_batch){
+		.msgs = (uintptr_t)m,
+		.count = n,
+		.flags = nonblock ? QD_F_NONBLOCK : 0,
+	};
 	if (ioctl(e->fd, QD_IOC_PUSH_BATCH, &bt))
 		return -errno;
 	if (bt.done < 1 || bt.done > n)
@@ -447,11 +448,7 @@ static int qd_recv_batch(struct ctx *c, struct ep *e, int chan, struct buf *b,
 			 unsigned int n, bool nonblock)
 {
 	struct qd_msg m[MAX_BATCH];
-	struct qd_batch bt = {
-		.msgs = (uintptr_t)m,
-		.count = n,
-		.flags = nonblock ? QD_F_NONBLOCK : 0,
-	};
+	struct qd_batch bt;
 	unsigned int i;
 
 	(void)chan;
@@ -461,6 +458,11 @@ static int qd_recv_batch(struct ctx *c, struct ep *e, int chan, struct buf *b,
 		m[i].len = (uint32_t)c->size;
 		m[i].type = QD_TYPE_ANY;
 	}
+	bt = (struct qd_batch){
+		.msgs = (uintptr_t)m,
+		.count = n,
+		.flags = nonblock ? QD_F_NONBLOCK : 0,
+	};
 	if (ioctl(e->fd, QD_IOC_POP_BATCH, &bt))
 		return -errno;
 	if (bt.done < 1 || bt.done > n)
@@ -524,9 +526,11 @@ static const char *qd_batch_unsupported(const struct ctx *c)
 
 static int pipe_setup(struct ctx *c)
 {
-	int ch, i, got;
+	int ch, i;
 
 	for (ch = 0; ch < 2; ch++) {
+		int got;
+
 		if (pipe2(c->pipefd[ch], O_DIRECT | O_CLOEXEC))
 			die("pipe2(O_DIRECT): %s", strerror(errno));
 		got = fcntl(c->pipefd[ch][1], F_SETPIPE_SZ, (int)c->capacity);
@@ -581,14 +585,14 @@ static int pipe_recv(struct ctx *c, struct ep *e, int chan, struct buf *b,
 {
 	int fd = c->pipefd[chan][0];
 	size_t got = 0;
-	ssize_t r;
 
 	(void)e;
 	(void)n;
 	if (nonblock)
 		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	do {
-		r = read(fd, payload(b) + got, c->size - got);
+		ssize_t r = read(fd, payload(b) + got, c->size - got);
+
 		if (r < 0)
 			return -errno;
 		if (r == 0)
@@ -906,10 +910,10 @@ static void send_all(struct ctx *c, struct ep *e, int chan, struct buf *b,
 		     unsigned int n)
 {
 	unsigned int off = 0;
-	int r;
 
 	while (off < n) {
-		r = c->m->send(c, e, chan, b + off, n - off, false);
+		int r = c->m->send(c, e, chan, b + off, n - off, false);
+
 		if (r == -EINTR)
 			continue;
 		if (r < 0)
@@ -966,7 +970,7 @@ static void wait_go(int gofd)
 static void producer(struct ctx *c, unsigned int id, int gofd)
 {
 	struct buf b[MAX_BATCH];
-	unsigned int k, i, batch = c->m->batch;
+	unsigned int i, batch = c->m->batch;
 	uint64_t n = share_of(c, id), seq = 0;
 	struct ep e;
 
@@ -974,7 +978,8 @@ static void producer(struct ctx *c, unsigned int id, int gofd)
 	c->m->attach(c, &e);
 	wait_go(gofd);
 	while (seq < n) {
-		k = (unsigned int)(n - seq < batch ? n - seq : batch);
+		unsigned int k = (unsigned int)(n - seq < batch ? n - seq : batch);
+
 		for (i = 0; i < k; i++)
 			fill_msg(payload(&b[i]), c->size, id,
 				 (uint32_t)(seq + i));
@@ -983,7 +988,7 @@ static void producer(struct ctx *c, unsigned int id, int gofd)
 			i = (unsigned int)(n / 2 - seq);
 			switch (c->inject) {
 			case 'c':	/* flip a bit at the end of the body */
-				payload(&b[i])[c->size - 1] ^= 1;
+				payload(b + i)[c->size - 1] ^= 1;
 				break;
 			case 'd':	/* lose it */
 				send_all(c, &e, 0, b, i);
@@ -1059,11 +1064,10 @@ static int cmp_u64(const void *a, const void *b)
 
 static void pp_client(struct ctx *c, int gofd)
 {
-	uint64_t total = c->count + PP_WARMUP, i, t0, t1, start = 0;
+	uint64_t total = c->count + PP_WARMUP, i, start = 0;
 	uint64_t *lat = calloc(c->count, sizeof(*lat));
 	struct buf out, in;
 	uint32_t prod, seq;
-	const char *bad;
 	struct ep e;
 
 	if (!lat)
@@ -1073,6 +1077,9 @@ static void pp_client(struct ctx *c, int gofd)
 	c->m->attach(c, &e);
 	wait_go(gofd);
 	for (i = 0; i < total; i++) {
+		uint64_t t0, t1;
+		const char *bad;
+
 		fill_msg(payload(&out), c->size, 0, (uint32_t)i);
 		if (i == PP_WARMUP)
 			start = now_ns();
@@ -1206,8 +1213,7 @@ static const char *pp_name(unsigned int i)
 static void run(struct ctx *c)
 {
 	unsigned int i, np, nc;
-	uint64_t t0, t_end = 0, got = 0, words, bytes, idx;
-	uint64_t sends = 0, recvs = 0;
+	uint64_t t0, got = 0, words, bytes;
 	long long br0 = 0, bw0 = 0;
 	double secs, mps;
 	size_t shsize;
@@ -1271,6 +1277,8 @@ static void run(struct ctx *c)
 		secs = (double)sh->pp_ns / 1e9;
 		got = sh->cons[0].received;
 	} else {
+		uint64_t t_end = 0, sends, idx;
+
 		n_consumers = nc;
 		for (i = 0; i < np; i++)
 			if (reap_any(tp_name) < nc) {
@@ -1303,6 +1311,8 @@ static void run(struct ctx *c)
 				    (unsigned long long)idx);
 		secs = (double)(t_end - t0) / 1e9;
 		if (c->verbose) {
+			uint64_t recvs = 0;
+
 			for (i = 0; i < nc; i++)
 				recvs += sh->cons[i].calls;
 			fprintf(stderr, "%s: %s: %.2f messages a send call, %.2f a receive call",
@@ -1340,14 +1350,14 @@ static void capacity(struct ctx *c)
 	uint64_t n = 0;
 	struct buf b;
 	struct ep e;
-	int r;
 
 	c->m->setup(c);
 	c->m->attach(c, &e);
 	alloc_bufs(c, &b, 1);
 	fill_msg(payload(&b), c->size, 0, 0);
 	for (;;) {
-		r = c->m->send(c, &e, 0, &b, 1, true);
+		int r = c->m->send(c, &e, 0, &b, 1, true);
+
 		if (r == -EAGAIN)
 			break;
 		if (r == -EOPNOTSUPP)
@@ -1426,8 +1436,6 @@ static void memory(struct ctx *c, unsigned int nsizes, const size_t *sizes)
 	struct qd_msg m[1024];
 	unsigned char *data;
 	struct qd_batch bt;
-	long long used, bound, empty;
-	uint64_t n;
 	unsigned int i, k;
 	int fd;
 
@@ -1438,11 +1446,13 @@ static void memory(struct ctx *c, unsigned int nsizes, const size_t *sizes)
 		die("out of memory");
 	printf("capacity,msg_size,messages,bound_bytes,kernel_bytes,ratio_to_bound,per_msg_bytes,memfree_drop,after_drain_bytes\n");
 	for (k = 0; k < nsizes; k++) {
+		long long used, bound, empty;
+		uint64_t n = 0;
+
 		qd_drain(fd);
 		qd_set_size(c, QD_MIN_SIZE);
 		snap(&s0);
 		qd_set_size(c, c->capacity);
-		n = 0;
 		for (;;) {
 			memset(m, 0, sizeof(m));
 			for (i = 0; i < 1024; i++) {
@@ -1491,22 +1501,22 @@ static void memory(struct ctx *c, unsigned int nsizes, const size_t *sizes)
 static void genlog(uint64_t lines)
 {
 	static const char *const lvl[] = { "INFO", "WARN", "DEBUG", "ERROR" };
-	static const char *const what[] = {
+	static const char *const event[] = {
 		"request served", "cache miss", "retrying upstream",
 		"session opened", "session closed", "slow query",
 	};
 	static char out[1 << 16];
 	size_t used = 0;
-	uint64_t i, r;
-	int len;
+	uint64_t i;
 
 	for (i = 0; i < lines; i++) {
-		r = mix64(i);
-		len = snprintf(out + used, sizeof(out) - used,
-			       "%08llu %s %s id=%llu\n",
-			       (unsigned long long)i, lvl[r & 3],
-			       what[(r >> 2) % 6],
-			       (unsigned long long)((r >> 8) % 100000));
+		uint64_t r = mix64(i);
+		int len = snprintf(out + used, sizeof(out) - used,
+				   "%08llu %s %s id=%llu\n",
+				   (unsigned long long)i, lvl[r & 3],
+				   event[(r >> 2) % 6],
+				   (unsigned long long)((r >> 8) % 100000));
+
 		used += (size_t)len;
 		if (sizeof(out) - used < 128) {
 			if (fwrite(out, 1, used, stdout) != used)
@@ -1739,17 +1749,17 @@ static int run_one(struct ctx *c, bool count_set)
 static void slurp(int fd, char *buf, size_t cap)
 {
 	size_t got = 0;
-	ssize_t r;
 	char sink[256];
 
-	while ((r = read(fd, got + 1 < cap ? buf + got : sink,
-			 got + 1 < cap ? cap - 1 - got : sizeof(sink))) != 0) {
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
+	for (;;) {
+		/* @buf full: read on into @sink, so the writer never blocks */
+		bool room = got + 1 < cap;
+		ssize_t r = room ? read(fd, buf + got, cap - 1 - got) :
+				   read(fd, sink, sizeof(sink));
+
+		if (r == 0 || (r < 0 && errno != EINTR))
 			break;
-		}
-		if (got + 1 < cap)
+		if (r > 0 && room)
 			got += (size_t)r;
 	}
 	buf[got] = '\0';
