@@ -25,13 +25,13 @@
 
 #define FILL_CHUNK	(1U << 20)	/* input buffer, grown for long lines */
 
-enum { OPT_STDIN_ONLY = 0x100, OPT_NONBLOCK, OPT_TIMEOUT };
+enum { OPT_STDIN_ONLY = 0x100 };
 
 struct fill_args {
 	char **files;
 	int nfiles;
-	bool split, stdin_only, nonblock, verbose, timeout_set;
-	int64_t timeout_ns;
+	bool split, stdin_only, verbose;
+	struct qd_wait wait;
 };
 
 struct filler {
@@ -55,9 +55,9 @@ static const struct argp_option fill_options[] = {
 	  "(default: stop with an error at that line)", 0 },
 	{ "stdin-only", OPT_STDIN_ONLY, NULL, 0,
 	  "Read standard input only; refuse FILE arguments", 0 },
-	{ "nonblock", OPT_NONBLOCK, NULL, 0,
+	{ "nonblock", QD_OPT_NONBLOCK, NULL, 0,
 	  "Fail instead of waiting when the queue is full", 0 },
-	{ "timeout", OPT_TIMEOUT, "SEC", 0,
+	{ "timeout", QD_OPT_TIMEOUT, "SEC", 0,
 	  "Fail when the queue stays full for SEC seconds (fractions allowed)", 0 },
 	{ "verbose", 'v', NULL, 0, "Print how many messages were pushed", 0 },
 	{ 0 }
@@ -77,14 +77,9 @@ static error_t fill_parse(int key, char *arg, struct argp_state *state)
 	case 'v':
 		a->verbose = true;
 		return 0;
-	case OPT_NONBLOCK:
-		a->nonblock = true;
-		return 0;
-	case OPT_TIMEOUT:
-		if (qd_parse_seconds(arg, &a->timeout_ns))
-			argp_error(state, "invalid timeout '%s': give seconds, e.g. 2 or 0.5", arg);
-		a->timeout_set = true;
-		return 0;
+	case QD_OPT_NONBLOCK:
+	case QD_OPT_TIMEOUT:
+		return qd_wait_parse(&a->wait, key, arg, state);
 	case ARGP_KEY_ARGS:
 		a->files = state->argv + state->next;
 		a->nfiles = state->argc - state->next;
@@ -92,8 +87,7 @@ static error_t fill_parse(int key, char *arg, struct argp_state *state)
 	case ARGP_KEY_END:
 		if (a->stdin_only && a->nfiles)
 			argp_error(state, "--stdin-only takes no FILE arguments");
-		if (a->nonblock && a->timeout_set)
-			argp_error(state, "--nonblock and --timeout exclude each other");
+		qd_wait_check(&a->wait, state);
 		return 0;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -130,7 +124,7 @@ static void fill_report(struct filler *f, int err, uint64_t line, uint32_t len)
 	case ETIMEDOUT:
 		qd_err("%s:%" PRIu64 ": the queue stayed full for %.9g s (--timeout): this line "
 		       "and the rest were not pushed (%" PRIu64 " pushed)", name, line,
-		       (double)f->a->timeout_ns / 1e9, f->pushed);
+		       (double)f->a->wait.timeout_ns / 1e9, f->pushed);
 		break;
 	case EINTR:
 		qd_err("%s:%" PRIu64 ": interrupted: this line and the rest were not pushed (%"
@@ -161,14 +155,10 @@ static int fill_flush(struct filler *f)
 		struct qd_batch b = {
 			.msgs = qd_ptr(&f->msgs[off]),
 			.count = f->n - off,
+			.flags = qd_wait_flags(&f->a->wait),
+			.timeout_ns = qd_wait_timeout(&f->a->wait),
 		};
 
-		if (f->a->nonblock) {
-			b.flags = QD_F_NONBLOCK;
-		} else if (f->a->timeout_set) {
-			b.flags = QD_F_TIMEOUT;
-			b.timeout_ns = f->a->timeout_ns;
-		}
 		if (ioctl(f->fd, QD_IOC_PUSH_BATCH, &b) < 0 || b.done == 0) {
 			int err = b.done ? EIO : errno;
 

@@ -30,13 +30,13 @@
 #define READ_SLOT_MAX	16384		/* ... at most */
 #define READ_OUT	(1U << 20)	/* output buffer */
 
-enum { OPT_NONBLOCK = 0x100, OPT_TIMEOUT, OPT_TIMESTAMPS, OPT_SENDER };
+enum { OPT_TIMESTAMPS = 0x100, OPT_SENDER };
 enum out_mode { OUT_TTY, OUT_PIPE, OUT_FILE };
 
 struct read_args {
 	uint64_t count;
-	int64_t timeout_ns;
-	bool count_set, nonblock, timeout_set, peek, nul, timestamps, sender;
+	bool count_set, peek, nul, timestamps, sender;
+	struct qd_wait wait;
 };
 
 struct reader {
@@ -55,9 +55,9 @@ struct reader {
 
 static const struct argp_option read_options[] = {
 	{ "count", 'n', "COUNT", 0, "Stop after COUNT messages", 0 },
-	{ "timeout", OPT_TIMEOUT, "SEC", 0,
+	{ "timeout", QD_OPT_TIMEOUT, "SEC", 0,
 	  "Stop when no message comes for SEC seconds (fractions allowed)", 0 },
-	{ "nonblock", OPT_NONBLOCK, NULL, 0,
+	{ "nonblock", QD_OPT_NONBLOCK, NULL, 0,
 	  "Print what is queued now, do not wait for more", 0 },
 	{ "peek", 'p', NULL, 0,
 	  "Print the oldest matching message without removing it, then exit", 0 },
@@ -79,14 +79,9 @@ static error_t read_parse(int key, char *arg, struct argp_state *state)
 			argp_error(state, "invalid count '%s': give a number > 0", arg);
 		a->count_set = true;
 		return 0;
-	case OPT_TIMEOUT:
-		if (qd_parse_seconds(arg, &a->timeout_ns))
-			argp_error(state, "invalid timeout '%s': give seconds, e.g. 2 or 0.5", arg);
-		a->timeout_set = true;
-		return 0;
-	case OPT_NONBLOCK:
-		a->nonblock = true;
-		return 0;
+	case QD_OPT_TIMEOUT:
+	case QD_OPT_NONBLOCK:
+		return qd_wait_parse(&a->wait, key, arg, state);
 	case 'p':
 		a->peek = true;
 		return 0;
@@ -103,8 +98,7 @@ static error_t read_parse(int key, char *arg, struct argp_state *state)
 		argp_error(state, "unexpected argument '%s'", arg);
 		return 0;
 	case ARGP_KEY_END:
-		if (a->nonblock && a->timeout_set)
-			argp_error(state, "--nonblock and --timeout exclude each other");
+		qd_wait_check(&a->wait, state);
 		if (a->peek && a->count_set && a->count != 1)
 			argp_error(state, "--peek shows one message: it cannot be combined with -n %"
 				   PRIu64, a->count);
@@ -196,11 +190,10 @@ static int read_emit(struct reader *r, const struct qd_msg *m, const char *data)
 	return 0;
 }
 
+/* How a pop waits: as asked, or not at all while the queue is not drained. */
 static uint32_t read_flags(const struct read_args *a, bool may_wait)
 {
-	if (a->nonblock || !may_wait)
-		return QD_F_NONBLOCK;
-	return a->timeout_set ? QD_F_TIMEOUT : 0;
+	return may_wait ? qd_wait_flags(&a->wait) : QD_F_NONBLOCK;
 }
 
 /* Take one message with a buffer of its size; 1 if done, 0 if gone, -errno. */
@@ -215,7 +208,7 @@ static int read_one(struct reader *r, uint32_t type, uint32_t flags)
 		};
 
 		if (flags & QD_F_TIMEOUT)
-			m.timeout_ns = r->a->timeout_ns;
+			m.timeout_ns = r->a->wait.timeout_ns;
 		if (ioctl(r->fd, QD_IOC_POP, &m) == 0) {
 			if (!(flags & QD_F_PEEK)) {
 				r->got++;
@@ -312,7 +305,7 @@ static void read_loop(struct reader *r, uint32_t type)
 		b.count = want;
 		b.flags = read_flags(r->a, may_wait);
 		if (b.flags & QD_F_TIMEOUT)
-			b.timeout_ns = r->a->timeout_ns;
+			b.timeout_ns = r->a->wait.timeout_ns;
 		if (ioctl(r->fd, QD_IOC_POP_BATCH, &b) < 0) {
 			int err = errno;
 

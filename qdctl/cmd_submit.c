@@ -12,19 +12,17 @@
 
 #include "qd.h"
 
-enum { OPT_NONBLOCK = 0x100, OPT_TIMEOUT };
-
 struct submit_args {
 	char **words;
 	int nwords;
-	bool nonblock, timeout_set, quiet;
-	int64_t timeout_ns;
+	bool quiet;
+	struct qd_wait wait;
 };
 
 static const struct argp_option submit_options[] = {
-	{ "nonblock", OPT_NONBLOCK, NULL, 0,
+	{ "nonblock", QD_OPT_NONBLOCK, NULL, 0,
 	  "Fail instead of waiting when the queue is full", 0 },
-	{ "timeout", OPT_TIMEOUT, "SEC", 0,
+	{ "timeout", QD_OPT_TIMEOUT, "SEC", 0,
 	  "Fail when the queue stays full for SEC seconds", 0 },
 	{ "quiet", 'q', NULL, 0, "Do not print the submitted jobs", 0 },
 	{ 0 }
@@ -35,14 +33,9 @@ static error_t submit_parse(int key, char *arg, struct argp_state *state)
 	struct submit_args *a = state->input;
 
 	switch (key) {
-	case OPT_NONBLOCK:
-		a->nonblock = true;
-		return 0;
-	case OPT_TIMEOUT:
-		if (qd_parse_seconds(arg, &a->timeout_ns))
-			argp_error(state, "invalid timeout '%s': give seconds, e.g. 2 or 0.5", arg);
-		a->timeout_set = true;
-		return 0;
+	case QD_OPT_NONBLOCK:
+	case QD_OPT_TIMEOUT:
+		return qd_wait_parse(&a->wait, key, arg, state);
 	case 'q':
 		a->quiet = true;
 		return 0;
@@ -53,8 +46,7 @@ static error_t submit_parse(int key, char *arg, struct argp_state *state)
 		state->next = state->argc;
 		return 0;
 	case ARGP_KEY_END:
-		if (a->nonblock && a->timeout_set)
-			argp_error(state, "--nonblock and --timeout exclude each other");
+		qd_wait_check(&a->wait, state);
 		return 0;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -84,15 +76,11 @@ static int submit_one(int fd, const struct submit_args *a, const char *where,
 		.data = qd_ptr(cmd),
 		.len = (uint32_t)len,
 		.type = qd_type_or(QD_TYPE_JOB),
+		.flags = qd_wait_flags(&a->wait),
+		.timeout_ns = qd_wait_timeout(&a->wait),
 	};
 	int err;
 
-	if (a->nonblock) {
-		m.flags = QD_F_NONBLOCK;
-	} else if (a->timeout_set) {
-		m.flags = QD_F_TIMEOUT;
-		m.timeout_ns = a->timeout_ns;
-	}
 	if (len > UINT32_MAX)
 		err = EMSGSIZE;
 	else if (ioctl(fd, QD_IOC_PUSH, &m) == 0)
@@ -115,7 +103,7 @@ static int submit_one(int fd, const struct submit_args *a, const char *where,
 		break;
 	case ETIMEDOUT:
 		qd_err("%sthe queue stayed full for %.9g s (--timeout): not submitted", where,
-		       (double)a->timeout_ns / 1e9);
+		       (double)a->wait.timeout_ns / 1e9);
 		break;
 	case EINTR:
 		qd_err("%sinterrupted: not submitted", where);

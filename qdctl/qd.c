@@ -113,6 +113,43 @@ const struct argp_child qd_device_type_children[] = {
 	{ 0 }
 };
 
+/* --nonblock, --timeout (qd.h) */
+
+error_t qd_wait_parse(struct qd_wait *w, int key, const char *arg,
+		      struct argp_state *state)
+{
+	switch (key) {
+	case QD_OPT_NONBLOCK:
+		w->nonblock = true;
+		return 0;
+	case QD_OPT_TIMEOUT:
+		if (qd_parse_seconds(arg, &w->timeout_ns))
+			argp_error(state, "invalid timeout '%s': give seconds, e.g. 2 or 0.5", arg);
+		w->timeout_set = true;
+		return 0;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+}
+
+void qd_wait_check(const struct qd_wait *w, struct argp_state *state)
+{
+	if (w->nonblock && w->timeout_set)
+		argp_error(state, "--nonblock and --timeout exclude each other");
+}
+
+uint32_t qd_wait_flags(const struct qd_wait *w)
+{
+	if (w->nonblock)
+		return QD_F_NONBLOCK;
+	return w->timeout_set ? QD_F_TIMEOUT : 0;
+}
+
+int64_t qd_wait_timeout(const struct qd_wait *w)
+{
+	return qd_wait_flags(w) == QD_F_TIMEOUT ? w->timeout_ns : 0;
+}
+
 /* Errors */
 
 static void qd_vmsg(const char *fmt, va_list ap)

@@ -64,6 +64,36 @@ void qd_common_init(void);
 /* Type the subcommand uses when --type was not given */
 uint32_t qd_type_or(uint32_t dflt);
 
+/*
+ * --nonblock and --timeout SEC, for the commands whose push or pop may
+ * wait: fill and submit while the queue is full, read while nothing
+ * matches. Each command lists the two options in its own argp_option
+ * table under these keys, with help text that says what it waits for;
+ * its parser hands them to qd_wait_parse() and calls qd_wait_check() at
+ * ARGP_KEY_END.
+ */
+#define QD_OPT_NONBLOCK		0x200
+#define QD_OPT_TIMEOUT		0x201
+
+struct qd_wait {
+	bool nonblock;		/* --nonblock */
+	bool timeout_set;	/* --timeout */
+	int64_t timeout_ns;	/* --timeout SEC, in ns */
+};
+
+/* Parse QD_OPT_NONBLOCK or QD_OPT_TIMEOUT into @w; usage error if invalid */
+error_t qd_wait_parse(struct qd_wait *w, int key, const char *arg,
+		      struct argp_state *state);
+/* At ARGP_KEY_END: usage error if both were given */
+void qd_wait_check(const struct qd_wait *w, struct argp_state *state);
+/*
+ * .flags and .timeout_ns of a push or pop that waits as asked:
+ * QD_F_NONBLOCK, QD_F_TIMEOUT with the --timeout, or 0 (wait for ever)
+ * with a timeout of 0.
+ */
+uint32_t qd_wait_flags(const struct qd_wait *w);
+int64_t qd_wait_timeout(const struct qd_wait *w);
+
 /* Errors: "qdctl: CMD: message" on stderr */
 void qd_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "qdctl: CMD: WHAT: strerror(err) (hint)" with a hint for device errors */
