@@ -115,10 +115,7 @@ int cmd_config(int argc, char **argv)
 		if (config_resize(fd, a.size) == 0)
 			ret = QD_EXIT_OK;
 	} else if (qd_get_stats(fd, &st) == 0) {
-		printf("size: %" PRIu64 "\nused: %" PRIu64 "\nfree: %" PRIu64
-		       "\nmessages: %" PRIu64 "\nmax_msg_size: %" PRIu64 "\n",
-		       (uint64_t)st.size, (uint64_t)st.used, (uint64_t)st.free,
-		       (uint64_t)st.messages, (uint64_t)st.max_msg_size);
+		qd_print_counters(&st, QD_LEVEL_COUNTERS, false);
 		ret = fflush(stdout) ? QD_EXIT_FAIL : QD_EXIT_OK;
 	}
 	close(fd);

@@ -4,7 +4,6 @@
  * to the device), else from QD_IOC_STATS.
  */
 #include <errno.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -16,19 +15,6 @@ struct stats_args {
 	int64_t watch_ns;
 	bool watch, json;
 };
-
-#define COUNTER(name) { #name, offsetof(struct qd_stats, name) }
-static const struct {
-	const char *name;
-	size_t off;
-} counters[] = {
-	COUNTER(size), COUNTER(used), COUNTER(free), COUNTER(messages),
-	COUNTER(max_msg_size), COUNTER(pushes), COUNTER(pops),
-	COUNTER(blocked_readers), COUNTER(blocked_writers), COUNTER(reserved),
-	COUNTER(requeued), COUNTER(timeouts),
-};
-
-#define NCOUNTERS (sizeof(counters) / sizeof(counters[0]))
 
 static const struct argp_option stats_options[] = {
 	{ "watch", 'w', "SEC", 0, "Print again every SEC seconds until interrupted", 0 },
@@ -76,13 +62,13 @@ static int stats_get(struct qd_stats *st)
 	size_t i;
 	int fd, ret;
 
-	for (i = 0; i < NCOUNTERS; i++) {
-		uint64_t *v = (uint64_t *)((char *)st + counters[i].off);
+	for (i = 0; i < qd_ncounters; i++) {
+		uint64_t *v = (uint64_t *)((char *)st + qd_counters[i].off);
 
-		if (qd_sysfs_read(counters[i].name, v))
+		if (qd_sysfs_read(qd_counters[i].name, v))
 			break;
 	}
-	if (i == NCOUNTERS)
+	if (i == qd_ncounters)
 		return 0;
 	fd = qd_open(0);
 	if (fd < 0)
@@ -90,22 +76,6 @@ static int stats_get(struct qd_stats *st)
 	ret = qd_get_stats(fd, st);
 	close(fd);
 	return ret;
-}
-
-static void stats_print(const struct qd_stats *st, bool json)
-{
-	size_t i;
-
-	for (i = 0; i < NCOUNTERS; i++) {
-		uint64_t v = *(const uint64_t *)((const char *)st + counters[i].off);
-
-		if (json)
-			printf("%s\"%s\": %" PRIu64, i ? ", " : "{", counters[i].name, v);
-		else
-			printf("%s: %" PRIu64 "\n", counters[i].name, v);
-	}
-	if (json)
-		puts("}");
 }
 
 int cmd_stats(int argc, char **argv)
@@ -135,7 +105,7 @@ int cmd_stats(int argc, char **argv)
 		memset(&st, 0, sizeof(st));
 		if (stats_get(&st))
 			return QD_EXIT_FAIL;
-		stats_print(&st, a.json);
+		qd_print_counters(&st, qd_ncounters, a.json);
 		if (fflush(stdout)) {
 			qd_err("stdout: %s", strerror(errno));
 			return QD_EXIT_FAIL;

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * qdctl: what every subcommand shares - the --device/--type argp
- * children, opening the device, error messages with hints, sysfs access,
- * parsers and signal handling.
+ * qdctl: what the subcommands share - the --device/--type argp children,
+ * --nonblock/--timeout, opening the device, error messages with hints,
+ * sysfs access, the named counters, parsers and signal handling.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -268,6 +268,33 @@ uint64_t qd_max_msg_size(int fd)
 	if (qd_sysfs_read("max_msg_size", &v) == 0)
 		return v;
 	return 0;
+}
+
+/* Counters (qd.h) */
+
+#define COUNTER(name) { #name, offsetof(struct qd_stats, name) }
+const struct qd_counter qd_counters[] = {
+	COUNTER(size), COUNTER(used), COUNTER(free), COUNTER(messages),
+	COUNTER(max_msg_size), COUNTER(pushes), COUNTER(pops),
+	COUNTER(blocked_readers), COUNTER(blocked_writers), COUNTER(reserved),
+	COUNTER(requeued), COUNTER(timeouts),
+};
+const size_t qd_ncounters = sizeof(qd_counters) / sizeof(qd_counters[0]);
+
+void qd_print_counters(const struct qd_stats *st, size_t n, bool json)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		uint64_t v = *(const uint64_t *)((const char *)st + qd_counters[i].off);
+
+		if (json)
+			printf("%s\"%s\": %" PRIu64, i ? ", " : "{", qd_counters[i].name, v);
+		else
+			printf("%s: %" PRIu64 "\n", qd_counters[i].name, v);
+	}
+	if (json)
+		puts("}");
 }
 
 /* Parsers */

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * qdctl: shared declarations - the subcommand table entry, the options
- * every subcommand shares (--device, --type), device and ioctl helpers,
- * error reporting and small parsers.
+ * every subcommand shares (--device, --type) and those of the commands
+ * that wait (--nonblock, --timeout), device and ioctl helpers, the named
+ * counters, error reporting and small parsers.
  */
 #ifndef QDCTL_QD_H
 #define QDCTL_QD_H
@@ -102,12 +103,31 @@ void qd_err_dev(const char *what, int err);
 /* Open the device O_RDWR | O_CLOEXEC | extra; on failure report, -1 */
 int qd_open(int extra_flags);
 int qd_get_stats(int fd, struct qd_stats *st);
+
 /* Largest payload: sysfs max_msg_size, else QD_IOC_STATS; 0 if unknown */
 uint64_t qd_max_msg_size(int fd);
 /* sysfs directory of the device (/sys/dev/char/MAJ:MIN), NULL if none */
 const char *qd_sysfs_dir(void);
 /* Read one decimal sysfs attribute NAME; 0 on success, else -errno */
 int qd_sysfs_read(const char *name, uint64_t *val);
+
+/*
+ * The counters of struct qd_stats by name, in the order qdctl prints
+ * them; the names are also those of the sysfs attributes. The first
+ * QD_LEVEL_COUNTERS say how full the queue is now (all that config
+ * shows), the rest count events since the module was loaded.
+ */
+struct qd_counter {
+	const char *name;
+	size_t off;		/* of its __u64 in struct qd_stats */
+};
+
+extern const struct qd_counter qd_counters[];
+extern const size_t qd_ncounters;	/* entries in qd_counters[] */
+#define QD_LEVEL_COUNTERS	5	/* size, used, free, messages, max_msg_size */
+
+/* Print the first @n counters of @st: "name: value" lines, or one JSON line */
+void qd_print_counters(const struct qd_stats *st, size_t n, bool json);
 
 /* Parsers: 0 on success, -1 if the text is not valid */
 int qd_parse_type(const char *s, uint32_t *type);
