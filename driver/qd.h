@@ -41,8 +41,10 @@ struct qd_entry;
  *
  * @push_seq and @pop_seq are written under @lock and read without it by
  * waiters: a pop that found nothing sleeps on @readers until @push_seq
- * moves (a push, a NACK, a requeue), a push that did not fit sleeps on
- * @writers until @pop_seq moves (a pop, an ACK, a resize).
+ * moves (a push, a NACK, a requeue) and a wake-up chooses it, a push that
+ * did not fit sleeps on @writers until @pop_seq moves (a pop, an ACK, a
+ * resize) and a wake-up chooses it; poll() waits on @pollers. Who wakes
+ * whom: the comment above struct qd_wake_key in qd_queue.c.
  */
 struct qd_queue {
 	struct mutex lock;	/* protects everything down to @timeouts */
@@ -69,6 +71,7 @@ struct qd_queue {
 	u64 max_size;		/* set at load, read-only after */
 	wait_queue_head_t readers;	/* pops waiting for a message */
 	wait_queue_head_t writers;	/* pushes waiting for room */
+	wait_queue_head_t pollers;	/* poll(), select(), epoll */
 };
 
 /* One open file of the device. */

@@ -185,8 +185,7 @@ static __poll_t qd_poll(struct file *file, struct poll_table_struct *pt)
 {
 	struct qd_file *f = file->private_data;
 
-	poll_wait(file, &f->q->readers, pt);
-	poll_wait(file, &f->q->writers, pt);
+	poll_wait(file, &f->q->pollers, pt);
 	return qd_queue_poll_mask(f->q);
 }
 

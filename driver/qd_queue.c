@@ -175,13 +175,16 @@ static void qd_remove_locked(struct qd_queue *q, struct qd_entry *e)
 	kmem_cache_free(qd_entry_cache, e);
 }
 
+static bool qd_type_matches(const struct qd_pop_req *req, u32 type)
+{
+	if (req->flags & QD_F_EXCEPT)
+		return type != req->type;
+	return req->type == QD_TYPE_ANY || type == req->type;
+}
+
 static bool qd_matches(const struct qd_entry *e, const struct qd_pop_req *req)
 {
-	if (e->owner)
-		return false;
-	if (req->flags & QD_F_EXCEPT)
-		return e->type != req->type;
-	return req->type == QD_TYPE_ANY || e->type == req->type;
+	return !e->owner && qd_type_matches(req, e->type);
 }
 
 static struct qd_entry *qd_find_locked(struct qd_queue *q,
@@ -199,25 +202,149 @@ static struct qd_entry *qd_find_locked(struct qd_queue *q,
 }
 
 /*
- * Sleep until *@seq moves away from @seen, the deadline passes or a signal
- * arrives. Called without q->lock. Returns 0 (look again) or -ERESTARTSYS
- * or -EINTR: a wait with a deadline is not restarted, since the restart
- * would wait for the whole timeout again.
+ * Wake-ups (DESIGN.md, "Waiting"). Pops sleep on q->readers, pushes on
+ * q->writers, poll() on q->pollers. Pops and pushes wait exclusively, so
+ * a wake-up goes to as many waiters as there is work for, not to all: a
+ * push wakes, per message, one pop whose filter takes the pushed type; a
+ * pop wakes, per message it removed, one push whose message fits in the
+ * room there now is. Peeks wait non-exclusively (at the head of the
+ * queue) and are woken by every push of a type they match. The key of a
+ * wake-up (struct qd_wake_key) says what arrived; a NULL key wakes every
+ * waiter (resize, a closing file's requeue, a batch of mixed types).
+ *
+ * A waiter chosen by a keyed wake-up owes it to the others until it has
+ * used it: a pop that then takes a message of another type (it matches
+ * more than one), fails or times out, and a push that leaves room behind
+ * or fails, pass one wake-up on with the same kind of key. poll() has its
+ * own queue because its wake function reads the key as an event mask.
  */
-static int qd_sleep(wait_queue_head_t *wq, const u64 *seq, u64 seen,
-		    const struct qd_wait *w)
+struct qd_wake_key {
+	u32 type;	/* readers: the type that arrived */
+	u64 room;	/* writers: free bytes */
+};
+
+/**
+ * struct qd_waiter - one sleeping pop or push
+ * @wq:		on q->readers or q->writers
+ * @req:	pops: which messages match
+ * @need:	pushes: bytes the message takes
+ * @chosen:	set (under the wait queue's lock) by a keyed wake-up
+ * @type:	pops: the type @chosen was for
+ */
+struct qd_waiter {
+	struct wait_queue_entry wq;
+	const struct qd_pop_req *req;
+	u64 need;
+	bool chosen;
+	u32 type;
+};
+
+/* Like autoremove_wake_function(), recording that @w was chosen. */
+static int qd_choose(struct qd_waiter *w, unsigned int mode, int sync,
+		     const struct qd_wake_key *k)
 {
-	long ret;
+	int ret = default_wake_function(&w->wq, mode, sync, NULL);
 
-	if (!w->timed)
-		return wait_event_interruptible(*wq, READ_ONCE(*seq) != seen);
+	if (ret) {
+		if (k) {
+			w->chosen = true;
+			w->type = k->type;
+		}
+		/* Release: finish_wait() then sees @chosen. */
+		list_del_init_careful(&w->wq.entry);
+	}
+	return ret;
+}
 
-	ret = wait_event_interruptible_hrtimeout(*wq, READ_ONCE(*seq) != seen,
-						 ktime_sub(w->deadline,
-							   ktime_get()));
-	if (ret == -ERESTARTSYS)
-		return -EINTR;
-	return 0;	/* -ETIME: the caller sees the deadline has passed */
+static int qd_reader_wake(struct wait_queue_entry *wq, unsigned int mode,
+			  int sync, void *key)
+{
+	struct qd_waiter *w = container_of(wq, struct qd_waiter, wq);
+	const struct qd_wake_key *k = key;
+
+	if (k && !qd_type_matches(w->req, k->type))
+		return 0;
+	return qd_choose(w, mode, sync, k);
+}
+
+static int qd_writer_wake(struct wait_queue_entry *wq, unsigned int mode,
+			  int sync, void *key)
+{
+	struct qd_waiter *w = container_of(wq, struct qd_waiter, wq);
+	const struct qd_wake_key *k = key;
+
+	if (k && w->need > k->room)
+		return 0;
+	return qd_choose(w, mode, sync, k);
+}
+
+static void qd_waiter_init(struct qd_waiter *w, wait_queue_func_t func)
+{
+	init_waitqueue_func_entry(&w->wq, func);
+	w->wq.private = current;
+	INIT_LIST_HEAD(&w->wq.entry);
+}
+
+/* Wake up to @nr pops for messages of @key's type (all if @key is NULL). */
+static void qd_wake_readers(struct qd_queue *q, int nr,
+			    struct qd_wake_key *key)
+{
+	if (wq_has_sleeper(&q->readers))
+		__wake_up(&q->readers, TASK_INTERRUPTIBLE, key ? nr : 0, key);
+	if (wq_has_sleeper(&q->pollers))
+		wake_up_interruptible_poll(&q->pollers, EPOLLIN | EPOLLRDNORM);
+}
+
+/* Wake up to @nr pushes that fit in @key's room (all if @key is NULL). */
+static void qd_wake_writers(struct qd_queue *q, int nr,
+			    struct qd_wake_key *key)
+{
+	if (wq_has_sleeper(&q->writers))
+		__wake_up(&q->writers, TASK_INTERRUPTIBLE, key ? nr : 0, key);
+	if (wq_has_sleeper(&q->pollers))
+		wake_up_interruptible_poll(&q->pollers, EPOLLOUT | EPOLLWRNORM);
+}
+
+static u64 qd_room_locked(struct qd_queue *q)
+{
+	lockdep_assert_held(&q->lock);
+	return q->size - q->used;
+}
+
+/*
+ * Sleep on @wq until *@seq moves away from @seen, @w is chosen by a
+ * wake-up, the deadline passes or a signal arrives. Called without
+ * q->lock. Returns 0 (look again) or -ERESTARTSYS or -EINTR: a wait with a
+ * deadline is not restarted, since the restart would wait for the whole
+ * timeout again. The condition is checked before the signal, as in
+ * ___wait_event(), so a chosen waiter never drops its wake-up.
+ */
+static int qd_sleep(wait_queue_head_t *wq, struct qd_waiter *w, bool excl,
+		    const u64 *seq, u64 seen, const struct qd_wait *wait)
+{
+	ktime_t deadline = wait->deadline;
+	long intr;
+	int ret = 0;
+
+	w->chosen = false;
+	w->wq.flags = excl ? WQ_FLAG_EXCLUSIVE : 0;
+	for (;;) {
+		intr = prepare_to_wait_event(wq, &w->wq, TASK_INTERRUPTIBLE);
+		if (READ_ONCE(w->chosen) || READ_ONCE(*seq) != seen)
+			break;
+		if (intr) {
+			ret = wait->timed ? -EINTR : -ERESTARTSYS;
+			break;
+		}
+		if (!wait->timed)
+			schedule();
+		else if (!schedule_hrtimeout_range(&deadline,
+						   current->timer_slack_ns,
+						   HRTIMER_MODE_ABS))
+			break;	/* the caller sees the deadline has passed */
+	}
+	finish_wait(wq, &w->wq);
+	return ret;
 }
 
 /*
@@ -303,11 +430,14 @@ static int qd_push_one_locked(struct qd_queue *q, struct qd_push_src *src,
 int qd_queue_push(struct qd_queue *q, struct qd_push_src *src,
 		  const struct qd_wait *w, unsigned int *done)
 {
-	bool waited = false;
+	struct qd_waiter waiter = { };
+	struct qd_wake_key pushed = { }, room;
+	bool waited = false, mixed = false, owe = false;
 	unsigned int i = 0;
 	u32 len, type;
 	int ret = 0;
 
+	qd_waiter_init(&waiter, qd_writer_wake);
 	mutex_lock(&q->lock);
 	while (i < src->count) {
 		u64 seen;
@@ -323,6 +453,9 @@ int qd_queue_push(struct qd_queue *q, struct qd_push_src *src,
 			ret = qd_push_one_locked(q, src, i, len, type);
 			if (ret)
 				break;
+			if (i && type != pushed.type)
+				mixed = true;
+			pushed.type = type;
 			i++;
 			continue;
 		}
@@ -334,16 +467,25 @@ int qd_queue_push(struct qd_queue *q, struct qd_push_src *src,
 		if (ret)
 			break;
 		seen = q->pop_seq;
+		room.room = qd_room_locked(q);
+		waiter.need = qd_msg_bytes(len);
 		mutex_unlock(&q->lock);
-		ret = qd_sleep(&q->writers, &q->pop_seq, seen, w);
+		/* Chosen, but someone took the room first: pass on the rest. */
+		if (owe && room.room >= QD_MSG_HEADER_SIZE)
+			qd_wake_writers(q, 1, &room);
+		ret = qd_sleep(&q->writers, &waiter, true, &q->pop_seq, seen, w);
+		owe = waiter.chosen;
 		mutex_lock(&q->lock);
 		if (ret)
 			break;
 	}
+	room.room = qd_room_locked(q);
 	mutex_unlock(&q->lock);
 
-	if (i && wq_has_sleeper(&q->readers))
-		wake_up_interruptible(&q->readers);
+	if (i)
+		qd_wake_readers(q, i, mixed ? NULL : &pushed);
+	if (owe && room.room >= QD_MSG_HEADER_SIZE)
+		qd_wake_writers(q, 1, &room);
 	*done = i;
 	return i ? 0 : ret;
 }
@@ -352,7 +494,7 @@ int qd_queue_push(struct qd_queue *q, struct qd_push_src *src,
 static int qd_pop_one_locked(struct qd_queue *q, struct qd_file *f,
 			     struct qd_pop_dst *dst, unsigned int i,
 			     const struct qd_pop_req *req, struct qd_entry *e,
-			     bool *removed)
+			     unsigned int *removed)
 {
 	struct qd_view v;
 	int ret;
@@ -382,7 +524,7 @@ static int qd_pop_one_locked(struct qd_queue *q, struct qd_file *f,
 	}
 	qd_remove_locked(q, e);
 	q->pops++;
-	*removed = true;
+	(*removed)++;
 	return 0;
 }
 
@@ -401,25 +543,33 @@ int qd_queue_pop(struct qd_queue *q, struct qd_file *f,
 		 struct qd_pop_dst *dst, const struct qd_wait *w,
 		 unsigned int *done)
 {
-	bool waited = false, removed = false;
 	struct qd_pop_req req;
+	struct qd_waiter waiter = { .req = &req };
+	struct qd_wake_key owed = { }, room;
+	bool waited = false, owe = false;
+	unsigned int i = 0, removed = 0;
 	struct qd_entry *e;
-	unsigned int i = 0;
 	int ret = 0;
 
+	qd_waiter_init(&waiter, qd_reader_wake);
 	mutex_lock(&q->lock);
 	while (i < dst->count) {
+		bool peek;
 		u64 seen;
+		u32 type;
 
 		ret = dst->describe(dst, i, &req);
 		if (ret)
 			break;
 		e = qd_find_locked(q, &req);
 		if (e) {
+			type = e->type;
 			ret = qd_pop_one_locked(q, f, dst, i, &req, e,
 						&removed);
 			if (ret)
 				break;
+			if (type == owed.type)
+				owe = false;
 			i++;
 			continue;
 		}
@@ -427,20 +577,31 @@ int qd_queue_pop(struct qd_queue *q, struct qd_file *f,
 			ret = -EAGAIN;
 			break;
 		}
+		/* Chosen, but another pop took the message first. */
+		owe = false;
 		ret = qd_may_wait_locked(q, w, &waited, &q->blocked_readers);
 		if (ret)
 			break;
 		seen = q->push_seq;
 		mutex_unlock(&q->lock);
-		ret = qd_sleep(&q->readers, &q->push_seq, seen, w);
+		peek = req.flags & QD_F_PEEK;
+		ret = qd_sleep(&q->readers, &waiter, !peek, &q->push_seq, seen,
+			       w);
+		if (waiter.chosen && !peek) {
+			owe = true;
+			owed.type = waiter.type;
+		}
 		mutex_lock(&q->lock);
 		if (ret)
 			break;
 	}
+	room.room = qd_room_locked(q);
 	mutex_unlock(&q->lock);
 
-	if (removed && wq_has_sleeper(&q->writers))
-		wake_up_interruptible(&q->writers);
+	if (removed)
+		qd_wake_writers(q, removed, &room);
+	if (owe)
+		qd_wake_readers(q, 1, &owed);
 	*done = i;
 	return i ? 0 : ret;
 }
@@ -469,6 +630,7 @@ static void qd_unreserve_locked(struct qd_queue *q, struct qd_entry *e)
 
 int qd_queue_ack(struct qd_queue *q, struct qd_file *f, u64 id)
 {
+	struct qd_wake_key room;
 	struct qd_entry *e;
 
 	mutex_lock(&q->lock);
@@ -481,15 +643,16 @@ int qd_queue_ack(struct qd_queue *q, struct qd_file *f, u64 id)
 	q->nr_reserved--;
 	qd_remove_locked(q, e);
 	q->pops++;
+	room.room = qd_room_locked(q);
 	mutex_unlock(&q->lock);
 
-	if (wq_has_sleeper(&q->writers))
-		wake_up_interruptible(&q->writers);
+	qd_wake_writers(q, 1, &room);
 	return 0;
 }
 
 int qd_queue_nack(struct qd_queue *q, struct qd_file *f, u64 id)
 {
+	struct qd_wake_key back;
 	struct qd_entry *e;
 
 	mutex_lock(&q->lock);
@@ -499,10 +662,10 @@ int qd_queue_nack(struct qd_queue *q, struct qd_file *f, u64 id)
 		return -ENOENT;
 	}
 	qd_unreserve_locked(q, e);
+	back.type = e->type;
 	mutex_unlock(&q->lock);
 
-	if (wq_has_sleeper(&q->readers))
-		wake_up_interruptible(&q->readers);
+	qd_wake_readers(q, 1, &back);
 	return 0;
 }
 
@@ -519,8 +682,8 @@ void qd_queue_release(struct qd_queue *q, struct qd_file *f)
 	}
 	mutex_unlock(&q->lock);
 
-	if (any && wq_has_sleeper(&q->readers))
-		wake_up_interruptible(&q->readers);
+	if (any)
+		qd_wake_readers(q, 0, NULL);
 }
 
 /**
@@ -572,7 +735,7 @@ int qd_queue_resize(struct qd_queue *q, u64 size)
 	mutex_unlock(&q->lock);
 
 	kvfree(old);
-	wake_up_interruptible(&q->writers);
+	qd_wake_writers(q, 0, NULL);
 	return 0;
 }
 
@@ -665,6 +828,7 @@ int qd_queue_init(struct qd_queue *q, u64 size, u64 max_size)
 	mutex_init(&q->lock);
 	init_waitqueue_head(&q->readers);
 	init_waitqueue_head(&q->writers);
+	init_waitqueue_head(&q->pollers);
 	INIT_LIST_HEAD(&q->msgs);
 	q->size = size;
 	q->max_size = max_size;

@@ -125,3 +125,21 @@ readers_waiting() {
 	assert_success
 	echo "# $output" >&3
 }
+
+@test "pops with overlapping type filters, reserve, NACK and batches sleeping while bursts arrive: no message waits for a sleeping taker" {
+	run "$TESTBIN/races" wakeups 1500
+	assert_success
+	assert_output --partial 'each taken once, no wake-up lost'
+}
+
+@test "one-shot pops with random filters asleep in random order: a round of pushes never leaves a message next to a sleeping taker" {
+	run "$TESTBIN/races" wake-rounds 300
+	assert_success
+	assert_output --partial 'no wake-up lost'
+}
+
+@test "one-shot pushes of random sizes asleep at a full queue: pops never leave a push that fits asleep" {
+	run "$TESTBIN/races" wake-rounds-push 300
+	assert_success
+	assert_output --partial 'no wake-up lost'
+}

@@ -16,6 +16,14 @@
  *                            exactly when the contract says
  *   ack-other-fd [ROUNDS]    an fd hammers ACK/NACK on ids reserved by
  *                            another fd while the owner acks: always ENOENT
+ *   wakeups [BURSTS]         consumers with overlapping type filters block in
+ *                            pops while bursts of messages arrive: no
+ *                            message stays queued while one of them sleeps
+ *   wake-rounds [ROUNDS]     rounds of one-shot waiters with random filters
+ *                            and a few messages: each round settles with
+ *                            no message next to a sleeping taker
+ *   wake-rounds-push [ROUNDS] the same with one-shot pushers of random sizes
+ *                            at a full queue: no push that fits sleeps
  *   churn                    open, QD_IOC_STATS, close in a loop until killed
  *   hold                     keep the device open until killed
  *   wait-pop                 block in one pop; print what came
@@ -218,6 +226,381 @@ static void handle(int sig, bool restart)
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(sig, &sa, NULL))
 		die("sigaction: %s", strerror(errno));
+}
+
+/* ---- wake-ups: nothing is left queued while a pop that takes it sleeps ---- */
+
+/*
+ * Consumers with overlapping filters block in pops without a timeout; a
+ * producer pushes bursts of types 1-3, one by one or as batches (of one
+ * type or mixed). After most bursts it waits for the consumers to have
+ * taken everything: a message still queued after WK_GRACE_S seconds, with
+ * a consumer for its type asleep, is a lost wake-up. Every message is
+ * taken exactly once (RESERVE consumers ACK; one of them NACKs every
+ * fifth message first, which wakes the others).
+ */
+#define WK_GRACE_S	20
+
+struct wk_consumer {
+	pthread_t t;
+	const char *name;
+	int fd;
+	uint32_t type;
+	uint32_t flags;
+	bool batch;
+	bool nack;
+	int done;
+	unsigned long got;
+};
+
+static unsigned char *wk_seen;
+static unsigned long wk_total;
+static unsigned long wk_taken;
+static int wk_stop;
+
+static void wk_take(struct wk_consumer *c, const void *buf, uint32_t len)
+{
+	uint64_t seq;
+
+	if (len != sizeof(seq))
+		die("%s: popped a message of %u bytes, pushed 8", c->name, len);
+	memcpy(&seq, buf, sizeof(seq));
+	if (seq >= wk_total)
+		die("%s: popped seq %" PRIu64 ", never pushed", c->name, seq);
+	if (__atomic_exchange_n(&wk_seen[seq], 1, __ATOMIC_RELAXED))
+		die("%s: seq %" PRIu64 " taken twice", c->name, seq);
+	c->got++;
+	__atomic_add_fetch(&wk_taken, 1, __ATOMIC_RELEASE);
+}
+
+static void *wk_consume(void *arg)
+{
+	struct wk_consumer *c = arg;
+	unsigned long n = 0;
+
+	while (!__atomic_load_n(&wk_stop, __ATOMIC_ACQUIRE)) {
+		uint64_t bufs[4], id = 0;
+		uint32_t len = sizeof(bufs[0]);
+		int err;
+
+		if (c->batch) {
+			struct qd_msg m[4];
+			struct qd_batch b = { .msgs = (uintptr_t)m, .count = 4 };
+
+			memset(m, 0, sizeof(m));
+			for (int i = 0; i < 4; i++) {
+				m[i].data = (uintptr_t)&bufs[i];
+				m[i].len = sizeof(bufs[i]);
+				m[i].type = c->type;
+				m[i].flags = c->flags;
+			}
+			if (ioctl(c->fd, QD_IOC_POP_BATCH, &b)) {
+				if (errno == EINTR)
+					continue;
+				die("%s: QD_IOC_POP_BATCH: %s", c->name,
+				    strerror(errno));
+			}
+			for (uint32_t i = 0; i < b.done; i++)
+				wk_take(c, &bufs[i], m[i].len);
+			continue;
+		}
+		err = pop(c->fd, c->type, bufs, &len, c->flags, 0, &id);
+		if (err == EINTR)
+			continue;
+		if (err)
+			die("%s: pop: %s", c->name, strerror(err));
+		if (!(c->flags & QD_F_RESERVE)) {
+			wk_take(c, bufs, len);
+			continue;
+		}
+		if (c->nack && ++n % 5 == 0) {
+			if (ioctl(c->fd, QD_IOC_NACK, &id))
+				die("%s: NACK %" PRIu64 ": %s", c->name, id,
+				    strerror(errno));
+			continue;
+		}
+		if (ioctl(c->fd, QD_IOC_ACK, &id))
+			die("%s: ACK %" PRIu64 ": %s", c->name, id,
+			    strerror(errno));
+		wk_take(c, bufs, len);
+	}
+	__atomic_store_n(&c->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* Wait until the consumers have taken @want messages. */
+static void wk_drained(unsigned long want, unsigned long burst)
+{
+	struct timespec t0, t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (__atomic_load_n(&wk_taken, __ATOMIC_ACQUIRE) < want) {
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (t.tv_sec - t0.tv_sec > WK_GRACE_S)
+			die("lost wake-up: after burst %lu, %lu of %lu messages still queued (sysfs messages=%" PRIu64 ") with a consumer for each type waiting",
+			    burst, want - wk_taken, want, stat_u64("messages"));
+		usleep(200);
+	}
+}
+
+static void cmd_wakeups(unsigned long bursts)
+{
+	struct wk_consumer cs[] = {
+		{ .name = "type-1", .type = 1 },
+		{ .name = "type-1-reserve", .type = 1, .flags = QD_F_RESERVE },
+		{ .name = "type-2-batch", .type = 2, .batch = true },
+		{ .name = "any", .type = QD_TYPE_ANY },
+		{ .name = "any-batch", .type = QD_TYPE_ANY, .batch = true },
+		{ .name = "except-1-reserve-nack", .type = 1,
+		  .flags = QD_F_EXCEPT | QD_F_RESERVE, .nack = true },
+		{ .name = "except-2", .type = 2, .flags = QD_F_EXCEPT },
+	};
+	const size_t nc = sizeof(cs) / sizeof(cs[0]);
+	unsigned int seed = (unsigned int)time(NULL);
+	unsigned long seq = 0;
+	int fd = open_dev();
+
+	printf("seed %u\n", seed);
+	srand(seed);
+	wk_total = bursts * 8;
+	wk_seen = calloc(wk_total, 1);
+	if (!wk_seen)
+		die("out of memory");
+	handle(SIGUSR1, false);
+	for (size_t i = 0; i < nc; i++) {
+		cs[i].fd = open_dev();
+		if (pthread_create(&cs[i].t, NULL, wk_consume, &cs[i]))
+			die("pthread_create failed");
+	}
+
+	for (unsigned long b = 0; b < bursts; b++) {
+		unsigned int n = 1 + rand() % 8, mode = rand() % 3;
+		uint32_t one_type = 1 + rand() % 3;
+		uint64_t data[8];
+		struct qd_msg m[8];
+
+		memset(m, 0, sizeof(m));
+		for (unsigned int i = 0; i < n; i++) {
+			data[i] = seq + i;
+			m[i].data = (uintptr_t)&data[i];
+			m[i].len = sizeof(data[i]);
+			m[i].type = mode == 2 ? one_type : (uint32_t)(1 + rand() % 3);
+		}
+		if (mode == 0) {
+			for (unsigned int i = 0; i < n; i++)
+				if (ioctl(fd, QD_IOC_PUSH, &m[i]))
+					die("push: %s", strerror(errno));
+		} else {
+			struct qd_batch pb = { .msgs = (uintptr_t)m,
+					       .count = n };
+
+			if (ioctl(fd, QD_IOC_PUSH_BATCH, &pb) || pb.done != n)
+				die("push batch of %u: %s (done %u)", n,
+				    strerror(errno), pb.done);
+		}
+		seq += n;
+		/* Mostly let every consumer fall asleep again. */
+		if (rand() % 4)
+			wk_drained(seq, b);
+	}
+	wk_total = seq;
+	wk_drained(seq, bursts);
+
+	__atomic_store_n(&wk_stop, 1, __ATOMIC_RELEASE);
+	for (size_t i = 0; i < nc; i++) {
+		while (!__atomic_load_n(&cs[i].done, __ATOMIC_ACQUIRE)) {
+			pthread_kill(cs[i].t, SIGUSR1);
+			usleep(1000);
+		}
+		pthread_join(cs[i].t, NULL);
+		printf("%s took %lu\n", cs[i].name, cs[i].got);
+		close(cs[i].fd);
+	}
+	for (unsigned long i = 0; i < seq; i++)
+		if (!wk_seen[i])
+			die("seq %lu was never taken", i);
+	expect_stat("messages", 0);
+	expect_stat("reserved", 0);
+	printf("%lu messages in %lu bursts, each taken once, no wake-up lost\n",
+	       seq, bursts);
+	free(wk_seen);
+	close(fd);
+}
+
+/*
+ * One-shot waiters: each pops one message (some RESERVE and ACK it) and
+ * exits, like `qdctl read -n 1`. Per round, 2-6 of them with random
+ * filters fall asleep one after the other (so the order of the wait queue
+ * is random too), then 1-6 messages of random types arrive, one by one or
+ * as a batch. Whatever happens, the round must settle with every message
+ * taken or with no sleeping waiter that would take one of those left: a
+ * waiter chosen for one type that takes an older message of another (its
+ * filter matches both) must pass the wake-up on, or the waiter for that
+ * type sleeps on next to its message.
+ */
+struct wr_waiter {
+	pthread_t t;
+	int fd;
+	struct qd_pop_req_like {
+		uint32_t type;
+		uint32_t flags;
+	} f;
+	int done;		/* 1: took a message, 2: interrupted */
+	uint32_t took;
+};
+
+static bool wr_matches(const struct wr_waiter *w, uint32_t type)
+{
+	if (w->f.flags & QD_F_EXCEPT)
+		return type != w->f.type;
+	return w->f.type == QD_TYPE_ANY || type == w->f.type;
+}
+
+static void *wr_wait(void *arg)
+{
+	struct wr_waiter *w = arg;
+	uint64_t buf, id;
+	uint32_t len = sizeof(buf);
+	int err = pop(w->fd, w->f.type, &buf, &len, w->f.flags, 0, &id);
+
+	if (err == EINTR) {
+		__atomic_store_n(&w->done, 2, __ATOMIC_RELEASE);
+		return NULL;
+	}
+	if (err)
+		die("one-shot pop: %s", strerror(err));
+	if (len != sizeof(buf))
+		die("one-shot pop: %u bytes, pushed 8", len);
+	if ((w->f.flags & QD_F_RESERVE) && ioctl(w->fd, QD_IOC_ACK, &id))
+		die("ACK %" PRIu64 ": %s", id, strerror(errno));
+	w->took = (uint32_t)(buf >> 32);
+	__atomic_store_n(&w->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void describe_round(unsigned long r, struct wr_waiter *ws, int nw,
+			   const uint32_t *types, int nm)
+{
+	fprintf(stderr, "round %lu: messages", r);
+	for (int i = 0; i < nm; i++)
+		fprintf(stderr, " %u", types[i]);
+	fprintf(stderr, "; waiters in sleep order:");
+	for (int i = 0; i < nw; i++)
+		fprintf(stderr, " %s%u%s(%s)",
+			ws[i].f.flags & QD_F_EXCEPT ? "!" : "", ws[i].f.type,
+			ws[i].f.flags & QD_F_RESERVE ? "r" : "",
+			ws[i].done == 1 ? "took" : "asleep");
+	fprintf(stderr, "\n");
+}
+
+static void cmd_wake_rounds(unsigned long rounds)
+{
+	unsigned int seed = (unsigned int)time(NULL);
+	int fd = open_dev();
+
+	printf("seed %u\n", seed);
+	srand(seed);
+	handle(SIGUSR1, false);
+	for (unsigned long r = 0; r < rounds; r++) {
+		struct wr_waiter ws[6];
+		uint32_t types[6];
+		uint64_t data[6];
+		struct qd_msg m[6];
+		int nw = 2 + rand() % 5, nm = 1 + rand() % 6;
+		uint64_t blocked = stat_u64("blocked_readers");
+		struct timespec t0, t;
+
+		memset(ws, 0, sizeof(ws));
+		for (int i = 0; i < nw; i++) {
+			int k = rand() % 4;
+
+			ws[i].fd = open_dev();
+			ws[i].f.type = k == 0 ? QD_TYPE_ANY :
+				       (uint32_t)(1 + rand() % 3);
+			ws[i].f.flags = (k == 1 ? QD_F_EXCEPT : 0) |
+					(rand() % 3 ? 0 : QD_F_RESERVE);
+			if (pthread_create(&ws[i].t, NULL, wr_wait, &ws[i]))
+				die("pthread_create failed");
+			blocked = wait_more("blocked_readers", blocked);
+		}
+		memset(m, 0, sizeof(m));
+		for (int i = 0; i < nm; i++) {
+			types[i] = 1 + rand() % 3;
+			data[i] = (uint64_t)types[i] << 32 | (uint64_t)i;
+			m[i].data = (uintptr_t)&data[i];
+			m[i].len = sizeof(data[i]);
+			m[i].type = types[i];
+		}
+		if (rand() % 2) {
+			for (int i = 0; i < nm; i++)
+				if (ioctl(fd, QD_IOC_PUSH, &m[i]))
+					die("push: %s", strerror(errno));
+		} else {
+			struct qd_batch b = { .msgs = (uintptr_t)m,
+					      .count = (uint32_t)nm };
+
+			if (ioctl(fd, QD_IOC_PUSH_BATCH, &b) ||
+			    b.done != (uint32_t)nm)
+				die("push batch: %s", strerror(errno));
+		}
+
+		/* Settle: nothing left that a sleeping waiter would take. */
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		for (;;) {
+			int left[4] = { 0 };
+			bool stuck = false;
+
+			for (int i = 0; i < nm; i++)
+				left[types[i]]++;
+			for (int i = 0; i < nw; i++)
+				if (__atomic_load_n(&ws[i].done,
+						    __ATOMIC_ACQUIRE) == 1)
+					left[ws[i].took]--;
+			for (int i = 0; i < nw; i++) {
+				if (__atomic_load_n(&ws[i].done,
+						    __ATOMIC_ACQUIRE))
+					continue;
+				for (uint32_t ty = 1; ty <= 3; ty++)
+					if (left[ty] > 0 && wr_matches(&ws[i], ty))
+						stuck = true;
+			}
+			if (!stuck)
+				break;
+			clock_gettime(CLOCK_MONOTONIC, &t);
+			if (t.tv_sec - t0.tv_sec > WK_GRACE_S) {
+				describe_round(r, ws, nw, types, nm);
+				die("lost wake-up in round %lu: a message waits while a waiter that takes it sleeps",
+				    r);
+			}
+			usleep(500);
+		}
+
+		/* End the round: wake the rest, drain the queue. */
+		for (int i = 0; i < nw; i++) {
+			while (!__atomic_load_n(&ws[i].done, __ATOMIC_ACQUIRE)) {
+				pthread_kill(ws[i].t, SIGUSR1);
+				usleep(500);
+			}
+			pthread_join(ws[i].t, NULL);
+			close(ws[i].fd);
+		}
+		for (;;) {
+			uint64_t buf;
+			uint32_t len = sizeof(buf);
+			int err = pop(fd, QD_TYPE_ANY, &buf, &len,
+				      QD_F_NONBLOCK, 0, NULL);
+
+			if (err == EAGAIN)
+				break;
+			if (err)
+				die("drain: %s", strerror(err));
+		}
+	}
+	expect_stat("messages", 0);
+	expect_stat("reserved", 0);
+	printf("%lu rounds of one-shot waiters settled, no wake-up lost\n",
+	       rounds);
+	close(fd);
 }
 
 /* ---- close while another thread blocks in pop on the same fd ---- */
@@ -751,12 +1134,127 @@ static void cmd_push(const char *text)
 	printf("id=%llu\n", (unsigned long long)id);
 }
 
+/*
+ * The same for pushes: a full 512-byte queue, 2-6 one-shot pushers of
+ * random sizes asleep one after the other, then 1-4 pops. The round must
+ * settle with no sleeping pusher whose message fits in the free room: a
+ * pusher woken for room that leaves room behind passes the wake-up on.
+ */
+struct ww_pusher {
+	pthread_t t;
+	int fd;
+	uint32_t len;
+	int done;
+};
+
+static void *ww_push(void *arg)
+{
+	struct ww_pusher *p = arg;
+	char buf[200] = { 0 };
+	int err = push(p->fd, 1, buf, p->len, 0, NULL);
+
+	if (err && err != EINTR)
+		die("one-shot push of %u bytes: %s", p->len, strerror(err));
+	__atomic_store_n(&p->done, err ? 2 : 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void cmd_wake_rounds_push(unsigned long rounds)
+{
+	unsigned int seed = (unsigned int)time(NULL);
+	int fd = open_dev();
+
+	printf("seed %u\n", seed);
+	srand(seed);
+	handle(SIGUSR1, false);
+	set_size(fd, 512, 0);
+	for (unsigned long r = 0; r < rounds; r++) {
+		struct ww_pusher ps[6];
+		int np = 2 + rand() % 5, npop = 1 + rand() % 4;
+		uint64_t blocked = stat_u64("blocked_writers");
+		struct timespec t0, t;
+		char buf[512];
+
+		/* Fill the queue to the last byte with 56-byte messages... */
+		while (stat_u64("free") >= 64)
+			if (push(fd, 2, buf, 56, QD_F_NONBLOCK, NULL))
+				die("fill: %s", strerror(errno));
+		/* ...and the rest with one smaller message. */
+		if (stat_u64("free") >= 8 &&
+		    push(fd, 2, buf, (uint32_t)stat_u64("free") - 8,
+			 QD_F_NONBLOCK, NULL))
+			die("fill the rest: %s", strerror(errno));
+		memset(ps, 0, sizeof(ps));
+		for (int i = 0; i < np; i++) {
+			ps[i].fd = open_dev();
+			ps[i].len = (uint32_t)(rand() % 200);
+			if (pthread_create(&ps[i].t, NULL, ww_push, &ps[i]))
+				die("pthread_create failed");
+			blocked = wait_more("blocked_writers", blocked);
+		}
+		for (int i = 0; i < npop; i++) {
+			uint32_t len = sizeof(buf);
+
+			if (pop(fd, 2, buf, &len, QD_F_NONBLOCK, 0, NULL))
+				break;
+		}
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		for (;;) {
+			uint64_t room = stat_u64("free");
+			bool stuck = false;
+
+			for (int i = 0; i < np; i++)
+				if (!__atomic_load_n(&ps[i].done,
+						     __ATOMIC_ACQUIRE) &&
+				    8 + ps[i].len <= room)
+					stuck = true;
+			if (!stuck)
+				break;
+			clock_gettime(CLOCK_MONOTONIC, &t);
+			if (t.tv_sec - t0.tv_sec > WK_GRACE_S) {
+				fprintf(stderr, "round %lu: %" PRIu64 " bytes free; pushers in sleep order:",
+					r, room);
+				for (int i = 0; i < np; i++)
+					fprintf(stderr, " %u(%s)", 8 + ps[i].len,
+						ps[i].done ? "pushed" : "asleep");
+				fprintf(stderr, "\n");
+				die("lost wake-up in round %lu: a push that fits sleeps",
+				    r);
+			}
+			usleep(500);
+		}
+
+		for (int i = 0; i < np; i++) {
+			while (!__atomic_load_n(&ps[i].done, __ATOMIC_ACQUIRE)) {
+				pthread_kill(ps[i].t, SIGUSR1);
+				usleep(500);
+			}
+			pthread_join(ps[i].t, NULL);
+			close(ps[i].fd);
+		}
+		for (;;) {
+			uint32_t len = sizeof(buf);
+
+			if (pop(fd, QD_TYPE_ANY, buf, &len, QD_F_NONBLOCK, 0,
+				NULL))
+				break;
+		}
+	}
+	expect_stat("messages", 0);
+	printf("%lu rounds of one-shot pushers settled, no wake-up lost\n",
+	       rounds);
+	set_size(fd, 65536, 0);
+	close(fd);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
 		fprintf(stderr, "usage: races close-pop [--reserve] | close-pop-signal | resize-blocked |\n"
 				"       signal-storm [--push] [--restart] [--timeout] [--signals N] [--messages N] |\n"
-				"       ack-other-fd [ROUNDS] | churn | hold | wait-pop | push TEXT\n");
+				"       ack-other-fd [ROUNDS] | wakeups [BURSTS] |\n"
+				"       wake-rounds [ROUNDS] | wake-rounds-push [ROUNDS] | churn | hold | wait-pop | push TEXT\n");
 		return 64;
 	}
 	cmd_name = argv[1];
@@ -771,6 +1269,12 @@ int main(int argc, char **argv)
 		cmd_signal_storm(argc, argv);
 	else if (!strcmp(argv[1], "ack-other-fd"))
 		cmd_ack_other_fd(argc > 2 ? strtoul(argv[2], NULL, 0) : 200);
+	else if (!strcmp(argv[1], "wakeups"))
+		cmd_wakeups(argc > 2 ? strtoul(argv[2], NULL, 0) : 2000);
+	else if (!strcmp(argv[1], "wake-rounds"))
+		cmd_wake_rounds(argc > 2 ? strtoul(argv[2], NULL, 0) : 300);
+	else if (!strcmp(argv[1], "wake-rounds-push"))
+		cmd_wake_rounds_push(argc > 2 ? strtoul(argv[2], NULL, 0) : 300);
 	else if (!strcmp(argv[1], "churn"))
 		cmd_churn();
 	else if (!strcmp(argv[1], "hold"))
