@@ -126,7 +126,7 @@ readers_waiting() {
 	echo "# $output" >&3
 }
 
-@test "pops with overlapping type filters, reserve, NACK and batches sleeping while bursts arrive: no message waits for a sleeping taker" {
+@test "pops with overlapping type filters, reserve, NACK and batches waiting while bursts arrive: every message is taken exactly once and none stays queued" {
 	run "$TESTBIN/races" wakeups 1500
 	assert_success
 	assert_output --partial 'each taken once, no wake-up lost'
