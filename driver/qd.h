@@ -51,9 +51,9 @@ struct qd_queue {
 	u8 *ring;		/* @size bytes of payload storage */
 	u64 size;		/* capacity for accounting, == ring size */
 	u64 used;		/* sum of QD_MSG_HEADER_SIZE + len */
-	u64 head_pos;		/* ring position of the oldest payload */
-	u64 tail_pos;		/* ring position where the next one goes */
-	size_t tail_off;	/* tail_pos within @ring */
+	size_t head_off;	/* where the oldest payload starts */
+	size_t tail_off;	/* where the next one goes */
+	size_t span;		/* bytes from head to tail, holes included */
 	struct list_head msgs;	/* struct qd_entry, oldest first */
 	u64 nr_msgs;
 	u64 nr_reserved;
@@ -77,7 +77,7 @@ struct qd_queue {
 /* One open file of the device. */
 struct qd_file {
 	struct qd_queue *q;
-	struct list_head reserved;	/* struct qd_entry; under q->lock */
+	struct list_head reserved;	/* struct qd_resv; under q->lock */
 };
 
 /* How a call may wait. */

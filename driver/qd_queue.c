@@ -7,12 +7,13 @@
  * Invariants, all under q->lock:
  *  - q->msgs lists every queued message (reserved ones too) by id.
  *  - used == sum over q->msgs of QD_MSG_HEADER_SIZE + len <= size.
- *  - Entries' ring positions increase along q->msgs; head_pos is the
- *    position of the first entry (tail_pos when empty) and
- *    tail_pos - head_pos <= size. Gaps between entries are holes left by
- *    messages removed out of order.
- *  - nr_reserved counts entries with an owner; each is on its owner's
- *    reserved list.
+ *  - Payloads follow each other around the ring in the order of q->msgs,
+ *    from head_off (the first entry's offset) for span bytes to tail_off;
+ *    span <= size. Gaps between payloads are holes left by messages
+ *    removed out of order. span may overestimate (see qd_remove_locked);
+ *    qd_compact_locked() makes it exact.
+ *  - nr_reserved counts entries with a struct qd_resv; each of those is
+ *    on its owner's reserved list.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -33,38 +34,47 @@
 #include "qd.h"
 
 /**
- * struct qd_entry - one queued message
+ * struct qd_entry - one queued message: 64 bytes, one cache line
  * @node:	in q->msgs, by id
- * @rnode:	in @owner->reserved while reserved
- * @owner:	the open file holding the reservation, or NULL
+ * @resv:	the reservation holding it, or NULL
  * @pid:	the pusher's thread group (a reference)
- * @uid:	the pusher's euid
  * @id:		message id
  * @time_ns:	CLOCK_REALTIME at push
- * @pos:	ring position of the payload (monotonic, see q->head_pos)
- * @off:	@pos within q->ring
+ * @off:	offset of the payload in q->ring (size <= 1 GiB)
  * @len:	payload length
  * @type:	message type, non-zero
+ * @uid:	the pusher's euid
  */
 struct qd_entry {
 	struct list_head node;
-	struct list_head rnode;
-	struct qd_file *owner;
+	struct qd_resv *resv;
 	struct pid *pid;
-	kuid_t uid;
-	u32 len;
 	u64 id;
 	u64 time_ns;
-	u64 pos;
-	size_t off;
+	u32 off;
+	u32 len;
 	u32 type;
+	kuid_t uid;
 };
+
+/*
+ * A reservation, allocated by the pop that takes it: only reserved
+ * messages pay for the links, so a queued message costs 64 bytes.
+ */
+struct qd_resv {
+	struct list_head node;	/* in the owning qd_file's reserved list */
+	struct qd_entry *e;
+};
+
+/* README's memory figure; and @off must hold any ring offset. */
+static_assert(sizeof(struct qd_entry) <= 64);
+static_assert(QD_MAX_SIZE_LIMIT <= U32_MAX);
 
 static struct kmem_cache *qd_entry_cache;
 
 int qd_entry_cache_init(void)
 {
-	qd_entry_cache = KMEM_CACHE(qd_entry, SLAB_ACCOUNT);
+	qd_entry_cache = KMEM_CACHE(qd_entry, SLAB_ACCOUNT | SLAB_HWCACHE_ALIGN);
 	return qd_entry_cache ? 0 : -ENOMEM;
 }
 
@@ -86,6 +96,12 @@ static u8 *qd_ring_alloc(u64 size)
 static size_t qd_ring_wrap(const struct qd_queue *q, size_t off)
 {
 	return off >= q->size ? off - q->size : off;
+}
+
+/* Bytes from ring offset @from forward to @to (0 for a full turn). */
+static size_t qd_ring_dist(const struct qd_queue *q, size_t from, size_t to)
+{
+	return to >= from ? to - from : to + q->size - from;
 }
 
 /* Split @len bytes at ring offset @off into at most two spans. */
@@ -125,26 +141,25 @@ static struct qd_entry *qd_first_locked(struct qd_queue *q)
 static void qd_compact_locked(struct qd_queue *q)
 {
 	struct qd_entry *e, *first = qd_first_locked(q);
-	u64 pos;
-	size_t off;
+	size_t off, span = 0;
 
 	if (!first) {
+		q->head_off = 0;
 		q->tail_off = 0;
+		q->span = 0;
 		return;
 	}
-	pos = first->pos;
 	off = first->off;
 	list_for_each_entry(e, &q->msgs, node) {
-		if (e->pos != pos) {
+		if (e->off != off) {
 			qd_ring_move(q, off, e->off, e->len);
-			e->pos = pos;
 			e->off = off;
 		}
-		pos += e->len;
+		span += e->len;
 		off = qd_ring_wrap(q, off + e->len);
 	}
-	q->tail_pos = pos;
 	q->tail_off = off;
+	q->span = span;
 }
 
 static bool qd_fits_locked(struct qd_queue *q, u32 len)
@@ -156,6 +171,7 @@ static bool qd_fits_locked(struct qd_queue *q, u32 len)
 /* Unlink @e from the queue and free it. Caller wakes writers. */
 static void qd_remove_locked(struct qd_queue *q, struct qd_entry *e)
 {
+	bool was_first = e == qd_first_locked(q);
 	struct qd_entry *first;
 
 	lockdep_assert_held(&q->lock);
@@ -164,12 +180,20 @@ static void qd_remove_locked(struct qd_queue *q, struct qd_entry *e)
 	q->nr_msgs--;
 	q->pop_seq++;
 	first = qd_first_locked(q);
-	if (first) {
-		q->head_pos = first->pos;
-	} else {
+	if (!first) {
 		/* Empty: start again at the beginning of the ring. */
-		q->head_pos = q->tail_pos;
+		q->head_off = 0;
 		q->tail_off = 0;
+		q->span = 0;
+	} else if (was_first) {
+		/*
+		 * The head moves up to the new first payload. A distance of
+		 * a full turn reads as 0 (only an empty message at the tail
+		 * of a full span can be there): span then stays too large,
+		 * which costs one early compaction and nothing else.
+		 */
+		q->span -= qd_ring_dist(q, q->head_off, first->off);
+		q->head_off = first->off;
 	}
 	put_pid(e->pid);
 	kmem_cache_free(qd_entry_cache, e);
@@ -184,7 +208,7 @@ static bool qd_type_matches(const struct qd_pop_req *req, u32 type)
 
 static bool qd_matches(const struct qd_entry *e, const struct qd_pop_req *req)
 {
-	return !e->owner && qd_type_matches(req, e->type);
+	return !e->resv && qd_type_matches(req, e->type);
 }
 
 static struct qd_entry *qd_find_locked(struct qd_queue *q,
@@ -382,7 +406,7 @@ static int qd_push_one_locked(struct qd_queue *q, struct qd_push_src *src,
 		return -ENOMEM;
 
 	/* The accounting says it fits; make the ring agree. */
-	if (q->size - (q->tail_pos - q->head_pos) < len)
+	if (q->size - q->span < len)
 		qd_compact_locked(q);
 
 	qd_ring_spans(q, q->tail_off, len, n);
@@ -396,20 +420,18 @@ static int qd_push_one_locked(struct qd_queue *q, struct qd_push_src *src,
 		return ret;
 	}
 
-	e->owner = NULL;
-	INIT_LIST_HEAD(&e->rnode);
+	e->resv = NULL;
 	e->pid = get_pid(task_tgid(current));
 	e->uid = current_euid();
 	e->id = q->next_id++;
 	e->time_ns = ktime_get_real_ns();
 	e->len = len;
 	e->type = type;
-	e->pos = q->tail_pos;
 	e->off = q->tail_off;
 	list_add_tail(&e->node, &q->msgs);
 	if (q->nr_msgs++ == 0)
-		q->head_pos = e->pos;
-	q->tail_pos += len;
+		q->head_off = e->off;
+	q->span += len;
 	q->tail_off = qd_ring_wrap(q, q->tail_off + len);
 	q->used += qd_msg_bytes(len);
 	q->pushes++;
@@ -496,10 +518,16 @@ static int qd_pop_one_locked(struct qd_queue *q, struct qd_file *f,
 			     const struct qd_pop_req *req, struct qd_entry *e,
 			     unsigned int *removed)
 {
+	struct qd_resv *r = NULL;
 	struct qd_view v;
 	int ret;
 
 	lockdep_assert_held(&q->lock);
+	if (req->flags & QD_F_RESERVE) {
+		r = kmalloc(sizeof(*r), GFP_KERNEL_ACCOUNT);
+		if (!r)
+			return -ENOMEM;
+	}
 	v.p[0] = q->ring + e->off;
 	v.p[1] = q->ring;
 	qd_ring_spans(q, e->off, e->len, v.n);
@@ -511,14 +539,17 @@ static int qd_pop_one_locked(struct qd_queue *q, struct qd_file *f,
 	v.sender_uid = from_kuid_munged(current_user_ns(), e->uid);
 
 	ret = dst->deliver(dst, i, &v);
-	if (ret)
+	if (ret) {
+		kfree(r);
 		return ret;
+	}
 
 	if (req->flags & QD_F_PEEK)
 		return 0;
-	if (req->flags & QD_F_RESERVE) {
-		e->owner = f;
-		list_add_tail(&e->rnode, &f->reserved);
+	if (r) {
+		r->e = e;
+		e->resv = r;
+		list_add_tail(&r->node, &f->reserved);
 		q->nr_reserved++;
 		return 0;
 	}
@@ -606,42 +637,52 @@ int qd_queue_pop(struct qd_queue *q, struct qd_file *f,
 	return i ? 0 : ret;
 }
 
-static struct qd_entry *qd_reserved_locked(struct qd_file *f, u64 id)
+static struct qd_resv *qd_reserved_locked(struct qd_file *f, u64 id)
 {
-	struct qd_entry *e;
+	struct qd_resv *r;
 
 	lockdep_assert_held(&f->q->lock);
-	list_for_each_entry(e, &f->reserved, rnode)
-		if (e->id == id)
-			return e;
+	list_for_each_entry(r, &f->reserved, node)
+		if (r->e->id == id)
+			return r;
 	return NULL;
 }
 
-/* Give a reserved message back: it keeps its place by id. */
-static void qd_unreserve_locked(struct qd_queue *q, struct qd_entry *e)
+/* End reservation @r; returns its message. */
+static struct qd_entry *qd_resv_end_locked(struct qd_queue *q,
+					   struct qd_resv *r)
 {
+	struct qd_entry *e = r->e;
+
 	lockdep_assert_held(&q->lock);
-	list_del_init(&e->rnode);
-	e->owner = NULL;
+	list_del(&r->node);
+	kfree(r);
+	e->resv = NULL;
 	q->nr_reserved--;
+	return e;
+}
+
+/* Give a reserved message back: it keeps its place by id. */
+static struct qd_entry *qd_unreserve_locked(struct qd_queue *q,
+					    struct qd_resv *r)
+{
 	q->requeued++;
 	q->push_seq++;
+	return qd_resv_end_locked(q, r);
 }
 
 int qd_queue_ack(struct qd_queue *q, struct qd_file *f, u64 id)
 {
 	struct qd_wake_key room;
-	struct qd_entry *e;
+	struct qd_resv *r;
 
 	mutex_lock(&q->lock);
-	e = qd_reserved_locked(f, id);
-	if (!e) {
+	r = qd_reserved_locked(f, id);
+	if (!r) {
 		mutex_unlock(&q->lock);
 		return -ENOENT;
 	}
-	list_del(&e->rnode);
-	q->nr_reserved--;
-	qd_remove_locked(q, e);
+	qd_remove_locked(q, qd_resv_end_locked(q, r));
 	q->pops++;
 	room.room = qd_room_locked(q);
 	mutex_unlock(&q->lock);
@@ -653,16 +694,15 @@ int qd_queue_ack(struct qd_queue *q, struct qd_file *f, u64 id)
 int qd_queue_nack(struct qd_queue *q, struct qd_file *f, u64 id)
 {
 	struct qd_wake_key back;
-	struct qd_entry *e;
+	struct qd_resv *r;
 
 	mutex_lock(&q->lock);
-	e = qd_reserved_locked(f, id);
-	if (!e) {
+	r = qd_reserved_locked(f, id);
+	if (!r) {
 		mutex_unlock(&q->lock);
 		return -ENOENT;
 	}
-	qd_unreserve_locked(q, e);
-	back.type = e->type;
+	back.type = qd_unreserve_locked(q, r)->type;
 	mutex_unlock(&q->lock);
 
 	qd_wake_readers(q, 1, &back);
@@ -672,12 +712,12 @@ int qd_queue_nack(struct qd_queue *q, struct qd_file *f, u64 id)
 /* The file is closing: everything it still holds goes back. */
 void qd_queue_release(struct qd_queue *q, struct qd_file *f)
 {
-	struct qd_entry *e, *tmp;
+	struct qd_resv *r, *tmp;
 	bool any = false;
 
 	mutex_lock(&q->lock);
-	list_for_each_entry_safe(e, tmp, &f->reserved, rnode) {
-		qd_unreserve_locked(q, e);
+	list_for_each_entry_safe(r, tmp, &f->reserved, node) {
+		qd_unreserve_locked(q, r);
 		any = true;
 	}
 	mutex_unlock(&q->lock);
@@ -721,14 +761,13 @@ int qd_queue_resize(struct qd_queue *q, u64 size)
 		memcpy(ring + off, q->ring + e->off, n[0]);
 		memcpy(ring + off + n[0], q->ring, n[1]);
 		e->off = off;
-		e->pos = off;
 		off += e->len;
 	}
 	old = q->ring;
 	q->ring = ring;
 	q->size = size;
-	q->head_pos = 0;
-	q->tail_pos = off;
+	q->head_off = 0;
+	q->span = off;
 	q->tail_off = off == size ? 0 : off;
 	/* Waiting pushers look again: room grew, or their message no longer fits. */
 	q->pop_seq++;
@@ -809,7 +848,7 @@ void qd_queue_show(struct qd_queue *q, struct seq_file *m)
 	mutex_lock(&q->lock);
 	list_for_each_entry(e, &q->msgs, node) {
 		seq_printf(m, "id=%llu type=%u len=%u reserved=%d pid=%d",
-			   e->id, e->type, e->len, e->owner ? 1 : 0,
+			   e->id, e->type, e->len, e->resv ? 1 : 0,
 			   pid_vnr(e->pid));
 		qd_show_preview(m, q, e);
 	}
