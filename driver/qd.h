@@ -41,9 +41,9 @@ struct qd_entry;
  *
  * @push_seq and @pop_seq are written under @lock and read without it by
  * waiters: a pop that found nothing sleeps on @readers until @push_seq
- * moves (a push, a NACK, a requeue) and a wake-up chooses it, a push that
+ * moves (a push, a NACK, a requeue) or a wake-up chooses it, a push that
  * did not fit sleeps on @writers until @pop_seq moves (a pop, an ACK, a
- * resize) and a wake-up chooses it; poll() waits on @pollers. Who wakes
+ * resize) or a wake-up chooses it; poll() waits on @pollers. Who wakes
  * whom: the comment above struct qd_wake_key in qd_queue.c.
  */
 struct qd_queue {

@@ -186,6 +186,11 @@ static __poll_t qd_poll(struct file *file, struct poll_table_struct *pt)
 	struct qd_file *f = file->private_data;
 
 	poll_wait(file, &f->q->pollers, pt);
+	/*
+	 * Pairs with the smp_mb() in the wakers' wq_has_sleeper(): either
+	 * they see us on @pollers, or we see what they changed.
+	 */
+	smp_mb();
 	return qd_queue_poll_mask(f->q);
 }
 

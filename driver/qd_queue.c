@@ -34,7 +34,7 @@
 #include "qd.h"
 
 /**
- * struct qd_entry - one queued message: 64 bytes, one cache line
+ * struct qd_entry - one queued message, 64 bytes
  * @node:	in q->msgs, by id
  * @resv:	the reservation holding it, or NULL
  * @pid:	the pusher's thread group (a reference)
@@ -66,7 +66,7 @@ struct qd_resv {
 	struct qd_entry *e;
 };
 
-/* README's memory figure; and @off must hold any ring offset. */
+/* The memory target (DESIGN.md); and @off must hold any ring offset. */
 static_assert(sizeof(struct qd_entry) <= 64);
 static_assert(QD_MAX_SIZE_LIMIT <= U32_MAX);
 
@@ -74,7 +74,7 @@ static struct kmem_cache *qd_entry_cache;
 
 int qd_entry_cache_init(void)
 {
-	qd_entry_cache = KMEM_CACHE(qd_entry, SLAB_ACCOUNT | SLAB_HWCACHE_ALIGN);
+	qd_entry_cache = KMEM_CACHE(qd_entry, SLAB_ACCOUNT);
 	return qd_entry_cache ? 0 : -ENOMEM;
 }
 
@@ -140,9 +140,11 @@ static struct qd_entry *qd_first_locked(struct qd_queue *q)
 /* Squeeze the holes out of the ring so all free space is at the tail. */
 static void qd_compact_locked(struct qd_queue *q)
 {
-	struct qd_entry *e, *first = qd_first_locked(q);
+	struct qd_entry *e, *first;
 	size_t off, span = 0;
 
+	lockdep_assert_held(&q->lock);
+	first = qd_first_locked(q);
 	if (!first) {
 		q->head_off = 0;
 		q->tail_off = 0;
@@ -171,10 +173,11 @@ static bool qd_fits_locked(struct qd_queue *q, u32 len)
 /* Unlink @e from the queue and free it. Caller wakes writers. */
 static void qd_remove_locked(struct qd_queue *q, struct qd_entry *e)
 {
-	bool was_first = e == qd_first_locked(q);
 	struct qd_entry *first;
+	bool was_first;
 
 	lockdep_assert_held(&q->lock);
+	was_first = e == qd_first_locked(q);
 	list_del(&e->node);
 	q->used -= qd_msg_bytes(e->len);
 	q->nr_msgs--;
@@ -238,8 +241,9 @@ static struct qd_entry *qd_find_locked(struct qd_queue *q,
  *
  * A waiter chosen by a keyed wake-up owes it to the others until it has
  * used it: a pop that then takes a message of another type (it matches
- * more than one), fails or times out, and a push that leaves room behind
- * or fails, pass one wake-up on with the same kind of key. poll() has its
+ * more than one) or fails to copy it out, and a push that leaves room
+ * behind or fails, pass one wake-up on with the same kind of key. A
+ * waiter holds at most one keyed wake-up at a time (qd_choose()). poll() has its
  * own queue because its wake function reads the key as an event mask.
  */
 struct qd_wake_key {
@@ -253,7 +257,7 @@ struct qd_wake_key {
  * @req:	pops: which messages match
  * @need:	pushes: bytes the message takes
  * @chosen:	set (under the wait queue's lock) by a keyed wake-up
- * @type:	pops: the type @chosen was for
+ * @type:	pops only: the type @chosen was for
  */
 struct qd_waiter {
 	struct wait_queue_entry wq;
@@ -267,11 +271,19 @@ struct qd_waiter {
 static int qd_choose(struct qd_waiter *w, unsigned int mode, int sync,
 		     const struct qd_wake_key *k)
 {
-	int ret = default_wake_function(&w->wq, mode, sync, NULL);
+	int ret;
 
+	/*
+	 * Chosen already: it is back on the queue only until qd_sleep()
+	 * sees @chosen and finish_wait() takes it off. It can use one
+	 * wake-up; a second would be lost.
+	 */
+	if (k && w->chosen)
+		return 0;
+	ret = default_wake_function(&w->wq, mode, sync, NULL);
 	if (ret) {
 		if (k) {
-			w->chosen = true;
+			WRITE_ONCE(w->chosen, true);
 			w->type = k->type;
 		}
 		/* Release: finish_wait() then sees @chosen. */
@@ -453,7 +465,7 @@ int qd_queue_push(struct qd_queue *q, struct qd_push_src *src,
 		  const struct qd_wait *w, unsigned int *done)
 {
 	struct qd_waiter waiter = { };
-	struct qd_wake_key pushed = { }, room;
+	struct qd_wake_key pushed = { }, room = { };
 	bool waited = false, mixed = false, owe = false;
 	unsigned int i = 0;
 	u32 len, type;
@@ -576,7 +588,7 @@ int qd_queue_pop(struct qd_queue *q, struct qd_file *f,
 {
 	struct qd_pop_req req;
 	struct qd_waiter waiter = { .req = &req };
-	struct qd_wake_key owed = { }, room;
+	struct qd_wake_key owed = { }, room = { };
 	bool waited = false, owe = false;
 	unsigned int i = 0, removed = 0;
 	struct qd_entry *e;
@@ -666,6 +678,7 @@ static struct qd_entry *qd_resv_end_locked(struct qd_queue *q,
 static struct qd_entry *qd_unreserve_locked(struct qd_queue *q,
 					    struct qd_resv *r)
 {
+	lockdep_assert_held(&q->lock);
 	q->requeued++;
 	q->push_seq++;
 	return qd_resv_end_locked(q, r);
@@ -673,7 +686,7 @@ static struct qd_entry *qd_unreserve_locked(struct qd_queue *q,
 
 int qd_queue_ack(struct qd_queue *q, struct qd_file *f, u64 id)
 {
-	struct qd_wake_key room;
+	struct qd_wake_key room = { };
 	struct qd_resv *r;
 
 	mutex_lock(&q->lock);
@@ -693,7 +706,7 @@ int qd_queue_ack(struct qd_queue *q, struct qd_file *f, u64 id)
 
 int qd_queue_nack(struct qd_queue *q, struct qd_file *f, u64 id)
 {
-	struct qd_wake_key back;
+	struct qd_wake_key back = { };
 	struct qd_resv *r;
 
 	mutex_lock(&q->lock);
@@ -768,7 +781,7 @@ int qd_queue_resize(struct qd_queue *q, u64 size)
 	q->size = size;
 	q->head_off = 0;
 	q->span = off;
-	q->tail_off = off == size ? 0 : off;
+	q->tail_off = off;	/* < size: the 8-byte headers take room too */
 	/* Waiting pushers look again: room grew, or their message no longer fits. */
 	q->pop_seq++;
 	mutex_unlock(&q->lock);
