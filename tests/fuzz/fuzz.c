@@ -557,6 +557,8 @@ static void do_msg(struct thr *t, struct call *c, int fd, bool push)
 			c->allowed = (c->allowed & ~OK) | ebit(EFAULT);
 	} else {
 		c->allowed = wait_errs(m.flags) | ebit(EMSGSIZE) | OK;
+		if (m.flags & QD_F_RESERVE)	/* the reservation record */
+			c->allowed |= ebit(ENOMEM);
 		if (d.wr != GOOD)
 			c->allowed |= ebit(EFAULT);
 		if (sk == S_RO)
@@ -739,9 +741,9 @@ static void do_batch(struct thr *t, struct call *c, int fd, bool push)
 	} else if (first_bad == 0) {
 		c->allowed = ebit(EINVAL);
 	} else {
-		c->allowed = wait_errs(b.flags) | OK | ebit(EMSGSIZE);
-		if (push)
-			c->allowed |= ebit(ENOMEM);
+		/* ENOMEM: a push's entry, a reserving pop's record */
+		c->allowed = wait_errs(b.flags) | OK | ebit(EMSGSIZE) |
+			     ebit(ENOMEM);
 		if (e0rd != GOOD)
 			c->allowed |= ebit(EFAULT);
 	}
@@ -935,7 +937,12 @@ static void one_call(struct thr *t)
 
 		c.cls = C_POLL;
 		snprintf(c.desc, sizeof(c.desc), "POLLIN|POLLOUT, timeout 0");
-		c.allowed = OK;
+		/*
+		 * With nothing ready, poll(2) reports a pending signal (the
+		 * ticker's) as EINTR even with timeout 0: do_poll() checks
+		 * signal_pending() before it looks at the timeout.
+		 */
+		c.allowed = OK | ebit(EINTR);
 		c.ret = poll(&p, 1, 0);
 		c.err = errno;
 		if (c.ret == 1 && (p.revents & ~(POLLIN | POLLOUT | POLLRDNORM |
