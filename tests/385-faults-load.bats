@@ -22,10 +22,13 @@ setup() {
 		skip "no failslab/fail-nth in this kernel: fault injection runs on the debug kernel (make test-debug)"
 	fi
 	FI_SAVED=$(for f in failslab/ignore-gfp-wait fail_page_alloc/ignore-gfp-wait \
+		fail_page_alloc/ignore-gfp-highmem \
 		fail_page_alloc/min-order failslab/verbose fail_page_alloc/verbose \
 		fail_usercopy/verbose; do echo "$f $(cat "$FI/$f")"; done)
 	echo N >"$FI/failslab/ignore-gfp-wait"
 	echo N >"$FI/fail_page_alloc/ignore-gfp-wait"
+	# vmalloc (a grown ring) takes __GFP_HIGHMEM pages, skipped by default
+	echo N >"$FI/fail_page_alloc/ignore-gfp-highmem"
 	echo 0 >"$FI/fail_page_alloc/min-order"
 	echo 0 >"$FI/failslab/verbose"
 	echo 0 >"$FI/fail_page_alloc/verbose"
