@@ -136,8 +136,6 @@ struct qd_pop_dst {
 };
 
 /* qd_queue.c */
-int qd_entry_cache_init(void);
-void qd_entry_cache_exit(void);
 int qd_queue_init(struct qd_queue *q, u64 size, u64 max_size);
 void qd_queue_destroy(struct qd_queue *q);
 int qd_queue_push(struct qd_queue *q, struct qd_push_src *src,

@@ -215,16 +215,12 @@ static int __init qd_init(void)
 		return -EINVAL;
 	}
 
-	ret = qd_entry_cache_init();
-	if (ret)
-		return ret;
-
 	ret = qd_queue_init(&qd_dev.queue, size, max_size);
 	if (ret) {
 		if (ret == -EINVAL)
 			pr_err("need %d <= size (%llu) <= max_size (%llu) <= %llu\n",
 			       QD_MIN_SIZE, size, max_size, QD_MAX_SIZE_LIMIT);
-		goto err_cache;
+		return ret;
 	}
 
 	qd_dev.misc.minor = MISC_DYNAMIC_MINOR;
@@ -241,8 +237,6 @@ static int __init qd_init(void)
 
 err_queue:
 	qd_queue_destroy(&qd_dev.queue);
-err_cache:
-	qd_entry_cache_exit();
 	return ret;
 }
 
@@ -251,7 +245,6 @@ static void __exit qd_exit(void)
 	qd_debugfs_exit();
 	misc_deregister(&qd_dev.misc);
 	qd_queue_destroy(&qd_dev.queue);
-	qd_entry_cache_exit();
 }
 
 module_init(qd_init);

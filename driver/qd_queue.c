@@ -70,17 +70,17 @@ struct qd_resv {
 static_assert(sizeof(struct qd_entry) <= 64);
 static_assert(QD_MAX_SIZE_LIMIT <= U32_MAX);
 
-static struct kmem_cache *qd_entry_cache;
-
-int qd_entry_cache_init(void)
+/*
+ * Entries come from kmalloc (kmalloc-cg-64: exactly their size, charged
+ * to the pusher's memory cgroup), not a cache of their own: a 6.1 SLUB
+ * bug leaks a named cache's sysfs name when its registration fails
+ * (sysfs_slab_add() lacks a kobject_put()), which make test-debug's
+ * fault injection at load time hits, and the driver needs nothing a
+ * private cache would add.
+ */
+static struct qd_entry *qd_entry_alloc(void)
 {
-	qd_entry_cache = KMEM_CACHE(qd_entry, SLAB_ACCOUNT);
-	return qd_entry_cache ? 0 : -ENOMEM;
-}
-
-void qd_entry_cache_exit(void)
-{
-	kmem_cache_destroy(qd_entry_cache);
+	return kmalloc(sizeof(struct qd_entry), GFP_KERNEL_ACCOUNT);
 }
 
 static u64 qd_msg_bytes(u32 len)
@@ -199,7 +199,7 @@ static void qd_remove_locked(struct qd_queue *q, struct qd_entry *e)
 		q->head_off = first->off;
 	}
 	put_pid(e->pid);
-	kmem_cache_free(qd_entry_cache, e);
+	kfree(e);
 }
 
 static bool qd_type_matches(const struct qd_pop_req *req, u32 type)
@@ -413,7 +413,7 @@ static int qd_push_one_locked(struct qd_queue *q, struct qd_push_src *src,
 	int ret;
 
 	lockdep_assert_held(&q->lock);
-	e = kmem_cache_alloc(qd_entry_cache, GFP_KERNEL_ACCOUNT);
+	e = qd_entry_alloc();
 	if (!e)
 		return -ENOMEM;
 
@@ -428,7 +428,7 @@ static int qd_push_one_locked(struct qd_queue *q, struct qd_push_src *src,
 	if (!ret)
 		ret = src->queued(src, i, q->next_id);
 	if (ret) {
-		kmem_cache_free(qd_entry_cache, e);
+		kfree(e);
 		return ret;
 	}
 
@@ -896,7 +896,7 @@ void qd_queue_destroy(struct qd_queue *q)
 	list_for_each_entry_safe(e, tmp, &q->msgs, node) {
 		list_del(&e->node);
 		put_pid(e->pid);
-		kmem_cache_free(qd_entry_cache, e);
+		kfree(e);
 	}
 	kvfree(q->ring);
 	mutex_destroy(&q->lock);
