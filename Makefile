@@ -65,7 +65,7 @@ test: $(if $(NODEPS),,deps)
 
 ## test-debug: the tests under a debug kernel (lockdep, KASAN, ...)
 test-debug: $(if $(NODEPS),,deps)
-	scripts/test-debug
+	scripts/test-debug $(T)
 
 ## bench: build and run the benchmark
 bench: module
