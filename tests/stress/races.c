@@ -478,6 +478,21 @@ static void *wr_wait(void *arg)
 	return NULL;
 }
 
+/*
+ * End a one-shot waiter thread: SIGUSR1 (no SA_RESTART) until it says it
+ * is done (a signal may land before it enters its call), then join it
+ * and close its fd.
+ */
+static void end_one_shot(pthread_t t, const int *done, int fd)
+{
+	while (!__atomic_load_n(done, __ATOMIC_ACQUIRE)) {
+		pthread_kill(t, SIGUSR1);
+		usleep(500);
+	}
+	pthread_join(t, NULL);
+	close(fd);
+}
+
 static void describe_round(unsigned long r, struct wr_waiter *ws, int nw,
 			   const uint32_t *types, int nm)
 {
@@ -576,14 +591,8 @@ static void cmd_wake_rounds(unsigned long rounds)
 		}
 
 		/* End the round: wake the rest, drain the queue. */
-		for (int i = 0; i < nw; i++) {
-			while (!__atomic_load_n(&ws[i].done, __ATOMIC_ACQUIRE)) {
-				pthread_kill(ws[i].t, SIGUSR1);
-				usleep(500);
-			}
-			pthread_join(ws[i].t, NULL);
-			close(ws[i].fd);
-		}
+		for (int i = 0; i < nw; i++)
+			end_one_shot(ws[i].t, &ws[i].done, ws[i].fd);
 		for (;;) {
 			uint64_t buf;
 			uint32_t len = sizeof(buf);
@@ -1225,14 +1234,8 @@ static void cmd_wake_rounds_push(unsigned long rounds)
 			usleep(500);
 		}
 
-		for (int i = 0; i < np; i++) {
-			while (!__atomic_load_n(&ps[i].done, __ATOMIC_ACQUIRE)) {
-				pthread_kill(ps[i].t, SIGUSR1);
-				usleep(500);
-			}
-			pthread_join(ps[i].t, NULL);
-			close(ps[i].fd);
-		}
+		for (int i = 0; i < np; i++)
+			end_one_shot(ps[i].t, &ps[i].done, ps[i].fd);
 		for (;;) {
 			uint32_t len = sizeof(buf);
 
