@@ -252,3 +252,4 @@ module_exit(qd_exit);
 
 MODULE_DESCRIPTION("A bounded queue of typed messages at /dev/queue_driver");
 MODULE_LICENSE("GPL");
+MODULE_VERSION(QD_VERSION);

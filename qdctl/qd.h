@@ -15,7 +15,10 @@
 #include <stdint.h>
 #include <linux/queue_driver.h>
 
-#define QD_VERSION		"1.0"
+/* -DQD_VERSION="..." from the Makefile: the top-level VERSION file */
+#ifndef QD_VERSION
+#error "QD_VERSION is not defined: build with qdctl/Makefile (it reads ../VERSION)"
+#endif
 #define QD_DEFAULT_DEVICE	"/dev/" QD_DEVICE_NAME
 
 /* Exit status (sysexits.h EX_USAGE is argp's default for usage errors) */

@@ -67,14 +67,14 @@ CMDS="config dump fill read stats submit work"
 		assert_output --partial "Usage: qdctl $c"
 		run "$QDCTL" "$c" --version
 		assert_success
-		assert_output "qdctl 1.0"
+		assert_output "qdctl $(cat "$QD_ROOT/VERSION")"
 	done
 }
 
-@test "qdctl --version and --usage exit 0" {
+@test "qdctl --version prints the VERSION file and --usage exits 0" {
 	run "$QDCTL" --version
 	assert_success
-	assert_output "qdctl 1.0"
+	assert_output "qdctl $(cat "$QD_ROOT/VERSION")"
 	run "$QDCTL" --usage
 	assert_success
 	assert_output --partial "Usage: qdctl"
@@ -303,7 +303,7 @@ CMDS="config dump fill read stats submit work"
 	assert [ -f "$dest/usr/local/share/man/man1/qdctl.1" ]
 	run "$dest/usr/local/bin/reader" --version
 	assert_success
-	assert_output "qdctl 1.0"
+	assert_output "qdctl $(cat "$QD_ROOT/VERSION")"
 }
 
 @test "qdctl.1 documents every command and every long option" {
@@ -321,7 +321,8 @@ CMDS="config dump fill read stats submit work"
 	local out=$BATS_TEST_TMPDIR/build
 	mkdir -p "$out"
 	cp "$QD_ROOT"/qdctl/*.[ch] "$QD_ROOT/qdctl/Makefile" "$out/"
-	run make -s -C "$out" CFLAGS=-O2 UAPI="$QD_ROOT/uapi"
+	run make -s -C "$out" CFLAGS=-O2 UAPI="$QD_ROOT/uapi" \
+		VERSION_FILE="$QD_ROOT/VERSION"
 	assert_success
 	refute_output --partial warning
 }
