@@ -22,11 +22,13 @@ MODDIR := $(DESTDIR)/lib/modules/$(KVER)/extra
 T ?=
 # NODEPS=1 skips scripts/deps (fast developer loop).
 NODEPS ?=
+# Where make deb puts the packages.
+DEB_OUT ?= build/deb
 
 KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR)
 
 .PHONY: all module kmod qdctl tools tests-bin bench test test-debug demo vm \
-	lint deps install uninstall load unload info clean distclean help \
+	lint deb deps install uninstall load unload info clean distclean help \
 	check-kdir
 
 ## all: build the module, qdctl and the tests' programs (default)
@@ -84,6 +86,10 @@ vm: module
 ## lint: sparse, checkpatch --strict, cppcheck, W=1 build: no findings
 lint: check-kdir
 	scripts/lint
+
+## deb: Debian packages queue-driver-dkms and qdctl in build/deb (scripts/deb)
+deb:
+	scripts/deb --out $(DEB_OUT)
 
 ## deps: install the Debian packages the project needs (scripts/deps)
 deps:
