@@ -1,0 +1,237 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# The Debian packages, end to end, the way a user gets them: make deb
+# builds queue-driver-dkms and qdctl (lintian-clean), dpkg -i installs them
+# on this machine and DKMS builds the module for the guest kernel's
+# headers, one guest booted without the harness's insmod runs
+# tests/packages/in-guest.bats against what dpkg installed (modprobe, the
+# udev rule, the group, the workflow with /usr/bin/qdctl, the worker
+# unit's command), then dpkg --purge must leave no file behind. Last,
+# `dkms add` of the checkout itself.
+#
+# It installs packages, so it runs as root only, and it is skipped when
+# either package is installed already (not ours to remove). It never loads
+# a module into this machine's kernel: DKMS only builds and installs the
+# file here (the packages' maintainer scripts run dkms build/install, which
+# modprobe nothing without --modprobe-on-install); the module is loaded in
+# the guest only. The tests build on each other, in order; teardown_file
+# purges whatever is still installed. About 3 minutes under TCG (README).
+
+load helpers
+
+BATS_TEST_TIMEOUT=900
+
+PKGS=(qdctl queue-driver-dkms)
+
+# (bats 1.8 cannot skip from setup_file: setup skips every test instead)
+setup_file() {
+	local p
+	export QD_PKG_SKIP=
+	if [ "$(id -u)" != 0 ]; then
+		QD_PKG_SKIP="installs packages: run as root"
+		return 0
+	fi
+	for p in "${PKGS[@]}"; do
+		if dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null |
+			grep -qv '^not-installed$'; then
+			QD_PKG_SKIP="package $p is installed on this machine already"
+			return 0
+		fi
+	done
+	# One run at a time: a second would find our packages installed.
+	exec {QD_PKG_LOCK}>/run/lock/queue_driver-packages.lock
+	flock -w 600 "$QD_PKG_LOCK"
+	export QD_VERSION KVER DEBS=$BATS_FILE_TMPDIR/deb
+	QD_VERSION=$(cat "$QD_ROOT/VERSION")
+	KVER=$("$QD_ROOT/scripts/vm-kdir" --release)
+	# The queue group is kept on purge; put the machine back as it was.
+	if getent group queue >/dev/null; then
+		: >"$BATS_FILE_TMPDIR/had-group"
+	fi
+	# From here on, what is installed is ours to remove.
+	: >"$BATS_FILE_TMPDIR/ours"
+}
+
+setup() {
+	if [ -n "$QD_PKG_SKIP" ]; then
+		skip "$QD_PKG_SKIP"
+	fi
+}
+
+teardown_file() {
+	local p installed=()
+	if ! [ -e "$BATS_FILE_TMPDIR/ours" ]; then
+		return 0
+	fi
+	for p in "${PKGS[@]}"; do
+		if dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null |
+			grep -qv '^not-installed$'; then
+			installed+=("$p")
+		fi
+	done
+	if [ ${#installed[@]} -gt 0 ]; then
+		dpkg --purge "${installed[@]}" >&3 2>&1 || true
+	fi
+	if [ -d "/usr/src/queue_driver-$QD_VERSION" ] && [ -f "$BATS_FILE_TMPDIR/dkms-added" ]; then
+		dkms remove "queue_driver/$QD_VERSION" --all >&3 2>&1 || true
+		rm -rf "/usr/src/queue_driver-$QD_VERSION"
+	fi
+	if ! [ -e "$BATS_FILE_TMPDIR/had-group" ] && getent group queue >/dev/null; then
+		groupdel queue
+	fi
+}
+
+# The files and directories a package could touch, one per line. Left out:
+# dpkg's and apt's own records (/var/lib/dpkg, /var/lib/apt: checked
+# through dpkg-query instead) and the module-signing key dkms makes at its
+# first build of any module (/var/lib/dkms/mok.*: dkms's, not ours).
+snapshot() {
+	find /etc /usr /var/lib /opt /srv /boot -xdev \
+		\( -path /var/lib/dpkg -o -path /var/lib/apt \) -prune -o \
+		! -path '/var/lib/dkms/mok.*' -print 2>/dev/null | LC_ALL=C sort
+}
+
+# The installed packages must be these.
+need_installed() {
+	local p
+	for p in "${PKGS[@]}"; do
+		dpkg-query -W -f='${db:Status-Status}\n' "$p" | grep -qx installed ||
+			fail "$p is not installed (an earlier test failed)"
+	done
+}
+
+@test "make deb builds queue-driver-dkms and qdctl at VERSION, lintian-clean" {
+	local tree
+	tree=$(git -C "$QD_ROOT" status --porcelain --ignored -- debian)
+	run make -s -C "$QD_ROOT" deb DEB_OUT="$DEBS"
+	assert_success
+	refute_line --regexp '^[EW]: '
+	assert_output --partial "deb: lintian"
+	assert [ -f "$DEBS/queue-driver-dkms_${QD_VERSION}_all.deb" ]
+	assert [ -f "$DEBS/qdctl_${QD_VERSION}_$(dpkg --print-architecture).deb" ]
+	# The build ran in a copy: debian/ is as it was, no debhelper files.
+	assert_equal "$(git -C "$QD_ROOT" status --porcelain --ignored -- debian)" "$tree"
+}
+
+@test "queue-driver-dkms holds the module source, dkms.conf, the udev rule and the group" {
+	local deb=$DEBS/queue-driver-dkms_${QD_VERSION}_all.deb src=usr/src/queue_driver-$QD_VERSION
+	run dpkg-deb -c "$deb"
+	assert_success
+	for f in "$src/dkms.conf" "$src/Kbuild" "$src/VERSION" "$src/driver/Kbuild" \
+		"$src/driver/qd_main.c" "$src/driver/qd.h" "$src/uapi/linux/queue_driver.h" \
+		lib/udev/rules.d/99-queue_driver.rules usr/lib/sysusers.d/queue-driver-dkms.conf; do
+		assert_line --regexp " \./$f$"
+	done
+	run sh -c "dpkg-deb --fsys-tarfile '$deb' | tar -xOf - ./$src/dkms.conf"
+	assert_line "PACKAGE_NAME=\"queue_driver\""
+	assert_line "PACKAGE_VERSION=\"$QD_VERSION\""
+	run sh -c "dpkg-deb --fsys-tarfile '$deb' | tar -xOf - ./usr/lib/sysusers.d/queue-driver-dkms.conf"
+	assert_line "g queue - -"
+	run dpkg-deb -f "$deb" Depends
+	assert_output --partial "dkms"
+}
+
+@test "qdctl holds the binary, the seed names, the man page, the completion and the unit" {
+	local deb a
+	deb=$(ls "$DEBS"/qdctl_"${QD_VERSION}"_*.deb)
+	run dpkg-deb -c "$deb"
+	assert_success
+	for f in usr/bin/qdctl usr/share/man/man1/qdctl.1.gz \
+		usr/share/bash-completion/completions/qdctl \
+		"lib/systemd/system/qdctl-worker@.service"; do
+		assert_line --regexp " \./$f$"
+	done
+	for a in configurator filler reader job_submitter worker; do
+		assert_line --regexp " \./usr/libexec/qdctl/$a -> \.\./\.\./bin/qdctl$"
+	done
+	# dpkg-deb -I: no maintainer scripts besides the md5sums.
+	run dpkg-deb -I "$deb"
+	refute_line --regexp ' (postinst|prerm|postrm|preinst)( |$)'
+}
+
+@test "dpkg -i installs both; DKMS builds the module for the guest kernel, loads nothing" {
+	[ -f "$DEBS/queue-driver-dkms_${QD_VERSION}_all.deb" ] || fail "no packages (make deb failed)"
+	snapshot >"$BATS_FILE_TMPDIR/before"
+	cut -d: -f1 /etc/group | LC_ALL=C sort >"$BATS_FILE_TMPDIR/groups-before"
+
+	run dpkg -i "$DEBS/queue-driver-dkms_${QD_VERSION}_all.deb" \
+		"$DEBS"/qdctl_"${QD_VERSION}"_*.deb
+	assert_success
+	need_installed
+	run dkms status -m queue_driver -v "$QD_VERSION" -k "$KVER"
+	assert_output --regexp "^queue_driver/$QD_VERSION, $KVER, [^:]+: installed$"
+	run modinfo -k "$KVER" -n queue_driver
+	assert_output --regexp "^/lib/modules/$KVER/updates/dkms/queue_driver\.ko(\.(xz|zst|gz))?$"
+	run modinfo -k "$KVER" -F version queue_driver
+	assert_output "$QD_VERSION"
+	getent group queue
+	run /usr/bin/qdctl --version
+	assert_output "qdctl $QD_VERSION"
+	# Built and installed, never loaded here.
+	run grep '^queue_driver ' /proc/modules
+	assert_failure
+}
+
+@test "systemd-analyze verify accepts the installed worker unit" {
+	need_installed
+	run systemd-analyze verify qdctl-worker@job.service
+	assert_success
+	assert_output ""
+}
+
+@test "in a guest without insmod: modprobe, udev rule, group, workflow, worker unit" {
+	local path
+	need_installed
+	# Not bats' own PATH: bats-core's libexec first breaks a nested bats.
+	path=$(tr ':' '\n' <<<"$PATH" | grep -v '/bats-core$' | paste -sd:)
+	run "$QD_ROOT/scripts/vm" --no-load --timeout 600 --env "PATH=$path" \
+		--env "QD_VERSION=$QD_VERSION" -- bats --tap tests/packages/in-guest.bats </dev/null
+	echo "$output" | sed 's/^/# guest: /' >&3
+	assert_success
+	refute_line --regexp '^not ok '
+	assert_line --regexp '^1\.\.[1-9][0-9]*$'
+}
+
+@test "dpkg --purge removes every file the packages installed, and the module" {
+	need_installed
+	run dpkg --purge "${PKGS[@]}"
+	assert_success
+	for p in "${PKGS[@]}"; do
+		run dpkg-query -W -f='${db:Status-Status}' "$p"
+		[ "$status" != 0 ] || assert_output not-installed
+	done
+	snapshot >"$BATS_FILE_TMPDIR/after"
+	run diff "$BATS_FILE_TMPDIR/before" "$BATS_FILE_TMPDIR/after"
+	assert_success # no file left behind, none removed
+	run modinfo -k "$KVER" -n queue_driver
+	assert_failure
+	run dkms status -m queue_driver
+	assert_output ""
+}
+
+@test "the purge keeps the queue group, as Debian keeps system groups, and nothing else" {
+	[ -f "$BATS_FILE_TMPDIR/groups-before" ] || fail "dpkg -i never ran"
+	cut -d: -f1 /etc/group | LC_ALL=C sort >"$BATS_FILE_TMPDIR/groups-after"
+	# Groups only before (none allowed) or only after (queue, if it is new).
+	run comm -3 "$BATS_FILE_TMPDIR/groups-before" "$BATS_FILE_TMPDIR/groups-after"
+	assert_success
+	if [ -e "$BATS_FILE_TMPDIR/had-group" ]; then
+		assert_output ""
+	else
+		assert_output "$(printf '\tqueue')"
+	fi
+}
+
+@test "dkms add of the checkout takes its version from VERSION" {
+	[ ! -e "/usr/src/queue_driver-$QD_VERSION" ] || fail "/usr/src/queue_driver-$QD_VERSION exists"
+	: >"$BATS_FILE_TMPDIR/dkms-added"
+	run dkms add "$QD_ROOT"
+	assert_success
+	run dkms status -m queue_driver
+	assert_output "queue_driver/$QD_VERSION: added"
+	run dkms remove "queue_driver/$QD_VERSION" --all
+	assert_success
+	rm -rf "/usr/src/queue_driver-$QD_VERSION"
+	run dkms status -m queue_driver
+	assert_output ""
+}
