@@ -132,13 +132,14 @@ teardown() {
 	dir=$(mktemp -d)
 	chmod 0777 "$dir"
 	run "${MEMBER[@]}" "$QDCTL" submit \
-		"id -un > $dir/who; sleep 3; echo finished > $dir/done"
+		"id -un > $dir/who; sleep 5; echo finished > $dir/done"
 	assert_success
 
 	# shellcheck disable=SC2086 # the unit's command line, split as systemd does
 	$cmd >"$dir/log" 2>&1 3>&- &
 	WORKER=$!
-	wait_for grep -q "job [0-9]*: id -un" "$dir/log"
+	# (the job sleeps 5 s: SIGTERM comes while it runs, even on a busy host)
+	WAIT_FOR_SECS=60 wait_for grep -q "job [0-9]*: id -un" "$dir/log"
 	# Stopping the unit: SIGTERM to qdctl work only (KillMode=mixed).
 	kill -TERM "$WORKER"
 	rc=0
