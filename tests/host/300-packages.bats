@@ -168,9 +168,9 @@ need_installed() {
 	getent group queue
 	run /usr/bin/qdctl --version
 	assert_output "qdctl $QD_VERSION"
-	# Built and installed, never loaded here.
-	run grep '^queue_driver ' /proc/modules
-	assert_failure
+	# Built and installed, never loaded here (/sys/module lists loaded
+	# modules on any kernel; /proc/modules is missing without CONFIG_MODULES).
+	[ ! -e /sys/module/queue_driver ] || fail "queue_driver is loaded on the host"
 }
 
 @test "systemd-analyze verify accepts the installed worker unit" {
