@@ -116,7 +116,10 @@ int cmd_config(int argc, char **argv)
 			ret = QD_EXIT_OK;
 	} else if (qd_get_stats(fd, &st) == 0) {
 		qd_print_counters(&st, QD_LEVEL_COUNTERS, false);
-		ret = fflush(stdout) ? QD_EXIT_FAIL : QD_EXIT_OK;
+		if (fflush(stdout))
+			qd_err("stdout: %s", strerror(errno));
+		else
+			ret = QD_EXIT_OK;
 	}
 	close(fd);
 	return ret;

@@ -23,7 +23,7 @@ static const struct argp_option submit_options[] = {
 	{ "nonblock", QD_OPT_NONBLOCK, NULL, 0,
 	  "Fail instead of waiting when the queue is full", 0 },
 	{ "timeout", QD_OPT_TIMEOUT, "SEC", 0,
-	  "Fail when the queue stays full for SEC seconds", 0 },
+	  "Fail when the queue stays full for SEC seconds (fractions allowed)", 0 },
 	{ "quiet", 'q', NULL, 0, "Do not print the submitted jobs", 0 },
 	{ 0 }
 };

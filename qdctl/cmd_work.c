@@ -73,7 +73,8 @@ static const struct argp_option work_options[] = {
 	{ "drain", OPT_DRAIN, NULL, 0,
 	  "Exit when no job is queued (and none is running)", 0 },
 	{ "job-timeout", OPT_JOB_TIMEOUT, "SEC", 0,
-	  "Kill a job's process group (SIGTERM, SIGKILL 2 s later) after SEC seconds", 0 },
+	  "Kill a job's process group (SIGTERM, SIGKILL 2 s later) after SEC "
+	  "seconds (fractions allowed)", 0 },
 	{ "as-self", OPT_AS_SELF, NULL, 0,
 	  "When root, run jobs as root too instead of as their submitter", 0 },
 	{ 0 }

@@ -27,6 +27,15 @@ messages: 0
 max_msg_size: 65528"
 }
 
+@test "config and stats: a stdout that fails is an error, exit 1" {
+	run sh -c '"$QDCTL" config >/dev/full'
+	assert_failure 1
+	assert_output "qdctl: config: stdout: No space left on device"
+	run sh -c '"$QDCTL" stats >/dev/full'
+	assert_failure 1
+	assert_output "qdctl: stats: stdout: No space left on device"
+}
+
 @test "config counts what is queued: 8 bytes of header per message" {
 	printf 'abc\nde\n' | "$QDCTL" fill
 	run "$QDCTL" config
