@@ -28,7 +28,7 @@ DEB_OUT ?= build/deb
 KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR)
 
 .PHONY: all module kmod qdctl tools tests-bin bench test test-debug demo vm \
-	lint deb deps install uninstall load unload info clean distclean help \
+	lint deb test-packages deps install uninstall load unload info clean distclean help \
 	check-kdir
 
 ## all: build the module, qdctl and the tests' programs (default)
@@ -90,6 +90,12 @@ lint: check-kdir
 ## deb: Debian packages queue-driver-dkms and qdctl in build/deb (scripts/deb)
 deb:
 	scripts/deb --out $(DEB_OUT)
+
+## test-packages: build, install, use in a guest and purge the packages (root)
+# tests/host/300-packages.bats installs packages on this machine, so make
+# test skips it unless QD_TEST_PACKAGES=1 or CI=true.
+test-packages: $(if $(NODEPS),,deps)
+	QD_TEST_PACKAGES=1 scripts/run-tests tests/host/300-packages.bats
 
 ## deps: install the Debian packages the project needs (scripts/deps)
 deps:
@@ -160,4 +166,4 @@ distclean: clean
 ## help: this list
 help:
 	@echo "queue_driver: make [TARGET] [KDIR=...] [T=tests/NNN-x.bats] [NODEPS=1]"
-	@sed -n 's/^## \([a-z-]*\): /  \1\t/p' $(MAKEFILE_LIST) | expand -t 14
+	@sed -n 's/^## \([a-z-]*\): /  \1\t/p' $(MAKEFILE_LIST) | expand -t 17

@@ -9,8 +9,12 @@
 # unit's command), then dpkg --purge must leave no file behind. Last,
 # `dkms add` of the checkout itself.
 #
-# It installs packages, so it runs as root only, and it is skipped when
-# either package is installed already (not ours to remove). It never loads
+# It installs packages on this machine, so `make test` runs it only when
+# asked: QD_TEST_PACKAGES=1 (`make test-packages`) or CI=true; otherwise
+# each test skips, saying so. Building and checking the packages needs no
+# root; installing them does, and is skipped as non-root or when either
+# package is installed already (not ours to remove). With CI=true such a
+# precondition fails the test instead: CI must run it all. It never loads
 # a module into this machine's kernel: DKMS only builds and installs the
 # file here (the packages' maintainer scripts run dkms build/install, which
 # modprobe nothing without --modprobe-on-install); the module is loaded in
@@ -20,31 +24,38 @@
 
 load helpers
 
-BATS_TEST_TIMEOUT=900
+: "${BATS_TEST_TIMEOUT:=900}"
 
 PKGS=(qdctl queue-driver-dkms)
 
-# (bats 1.8 cannot skip from setup_file: setup skips every test instead)
+# (bats 1.8 cannot skip from setup_file: each test asks need_* instead)
 setup_file() {
 	local p
-	export QD_PKG_SKIP=
+	export QD_PKG_OFF='' QD_PKG_NOINSTALL='' QD_VERSION KVER DEBS=$BATS_FILE_TMPDIR/deb
+	QD_VERSION=$(cat "$QD_ROOT/VERSION")
+	if [ "${CI:-}" != true ] && [ "${QD_TEST_PACKAGES:-}" != 1 ]; then
+		QD_PKG_OFF="installs packages on this machine: run make test-packages (or QD_TEST_PACKAGES=1) as root"
+		return 0
+	fi
+	KVER=$("$QD_ROOT/scripts/vm-kdir" --release)
 	if [ "$(id -u)" != 0 ]; then
-		QD_PKG_SKIP="installs packages: run as root"
+		QD_PKG_NOINSTALL="installs packages: run as root"
+		return 0
+	fi
+	# One run at a time: a second would find our packages installed. Taken
+	# before looking, so that the other run's packages are gone by then.
+	exec {QD_PKG_LOCK}>/run/lock/queue_driver-packages.lock
+	if ! flock -w 600 "$QD_PKG_LOCK"; then
+		QD_PKG_NOINSTALL="another run held /run/lock/queue_driver-packages.lock for 10 minutes"
 		return 0
 	fi
 	for p in "${PKGS[@]}"; do
 		if dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null |
 			grep -qv '^not-installed$'; then
-			QD_PKG_SKIP="package $p is installed on this machine already"
+			QD_PKG_NOINSTALL="package $p is installed on this machine already (not ours to remove)"
 			return 0
 		fi
 	done
-	# One run at a time: a second would find our packages installed.
-	exec {QD_PKG_LOCK}>/run/lock/queue_driver-packages.lock
-	flock -w 600 "$QD_PKG_LOCK"
-	export QD_VERSION KVER DEBS=$BATS_FILE_TMPDIR/deb
-	QD_VERSION=$(cat "$QD_ROOT/VERSION")
-	KVER=$("$QD_ROOT/scripts/vm-kdir" --release)
 	# The queue group is kept on purge; put the machine back as it was.
 	if getent group queue >/dev/null; then
 		: >"$BATS_FILE_TMPDIR/had-group"
@@ -53,9 +64,27 @@ setup_file() {
 	: >"$BATS_FILE_TMPDIR/ours"
 }
 
-setup() {
-	if [ -n "$QD_PKG_SKIP" ]; then
-		skip "$QD_PKG_SKIP"
+# skip_or_fail REASON: skip the test, but fail it under CI, which must run
+# every test.
+skip_or_fail() {
+	if [ "${CI:-}" = true ]; then
+		fail "cannot run: $1 (CI=true: a failure, not a skip)"
+	fi
+	skip "$1"
+}
+
+# need_opt_in: the tests that build the packages (no root needed).
+need_opt_in() {
+	if [ -n "$QD_PKG_OFF" ]; then
+		skip_or_fail "$QD_PKG_OFF"
+	fi
+}
+
+# need_install: the tests that install or remove packages (root, ours).
+need_install() {
+	need_opt_in
+	if [ -n "$QD_PKG_NOINSTALL" ]; then
+		skip_or_fail "$QD_PKG_NOINSTALL"
 	fi
 }
 
@@ -102,6 +131,7 @@ need_installed() {
 }
 
 @test "make deb builds queue-driver-dkms and qdctl at VERSION, lintian-clean" {
+	need_opt_in
 	local tree
 	tree=$(git -C "$QD_ROOT" status --porcelain --ignored -- debian)
 	run make -s -C "$QD_ROOT" deb DEB_OUT="$DEBS"
@@ -115,6 +145,7 @@ need_installed() {
 }
 
 @test "queue-driver-dkms holds the module source, dkms.conf, the udev rule and the group" {
+	need_opt_in
 	local deb=$DEBS/queue-driver-dkms_${QD_VERSION}_all.deb src=usr/src/queue_driver-$QD_VERSION
 	run dpkg-deb -c "$deb"
 	assert_success
@@ -133,6 +164,7 @@ need_installed() {
 }
 
 @test "qdctl holds the binary, the seed names, the man page, the completion and the unit" {
+	need_opt_in
 	local deb a
 	deb=$(ls "$DEBS"/qdctl_"${QD_VERSION}"_*.deb)
 	run dpkg-deb -c "$deb"
@@ -151,6 +183,7 @@ need_installed() {
 }
 
 @test "dpkg -i installs both; DKMS builds the module for the guest kernel, loads nothing" {
+	need_install
 	[ -f "$DEBS/queue-driver-dkms_${QD_VERSION}_all.deb" ] || fail "no packages (make deb failed)"
 	snapshot >"$BATS_FILE_TMPDIR/before"
 	cut -d: -f1 /etc/group | LC_ALL=C sort >"$BATS_FILE_TMPDIR/groups-before"
@@ -174,6 +207,7 @@ need_installed() {
 }
 
 @test "systemd-analyze verify accepts the installed worker unit" {
+	need_install
 	need_installed
 	run systemd-analyze verify qdctl-worker@job.service
 	assert_success
@@ -181,6 +215,7 @@ need_installed() {
 }
 
 @test "in a guest without insmod: modprobe, udev rule, group, workflow, worker unit" {
+	need_install
 	local path
 	need_installed
 	# Not bats' own PATH: bats-core's libexec first breaks a nested bats.
@@ -194,6 +229,7 @@ need_installed() {
 }
 
 @test "dpkg --purge removes every file the packages installed, and the module" {
+	need_install
 	need_installed
 	run dpkg --purge "${PKGS[@]}"
 	assert_success
@@ -211,6 +247,7 @@ need_installed() {
 }
 
 @test "the purge keeps the queue group, as Debian keeps system groups, and nothing else" {
+	need_install
 	[ -f "$BATS_FILE_TMPDIR/groups-before" ] || fail "dpkg -i never ran"
 	cut -d: -f1 /etc/group | LC_ALL=C sort >"$BATS_FILE_TMPDIR/groups-after"
 	# Groups only before (none allowed) or only after (queue, if it is new).
@@ -224,6 +261,7 @@ need_installed() {
 }
 
 @test "dkms add of the checkout takes its version from VERSION" {
+	need_install
 	[ ! -e "/usr/src/queue_driver-$QD_VERSION" ] || fail "/usr/src/queue_driver-$QD_VERSION exists"
 	: >"$BATS_FILE_TMPDIR/dkms-added"
 	run dkms add "$QD_ROOT"
