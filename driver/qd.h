@@ -17,6 +17,7 @@
 #include <linux/miscdevice.h>
 #include <linux/mutex.h>
 #include <linux/types.h>
+#include <linux/uidgid.h>
 #include <linux/wait.h>
 #include <linux/queue_driver.h>
 
@@ -102,12 +103,14 @@ struct qd_view {
 /**
  * struct qd_push_src - where pushed messages come from
  * @count: number of messages offered
+ * @uid: the sender recorded in the messages (see qd_write())
  * @describe: fill @len and @type of message @i (validating it)
  * @fill: copy @n bytes of message @i starting at byte @at into @dst
  * @queued: message @i is about to be queued as @id (last chance to fail)
  */
 struct qd_push_src {
 	unsigned int count;
+	kuid_t uid;
 	int (*describe)(struct qd_push_src *src, unsigned int i,
 			u32 *len, u32 *type);
 	int (*fill)(struct qd_push_src *src, unsigned int i, void *dst,

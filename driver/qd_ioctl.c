@@ -9,6 +9,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/capability.h>
+#include <linux/cred.h>
 #include <linux/fs.h>
 #include <linux/hrtimer.h>
 #include <linux/kernel.h>
@@ -173,6 +174,7 @@ static void qd_umsgs_init(struct qd_umsgs *u, bool push, void __user *msgs,
 	u->push = push;
 	if (push) {
 		u->src.count = count;
+		u->src.uid = current_euid();
 		u->src.describe = qd_src_describe;
 		u->src.fill = qd_src_fill;
 		u->src.queued = qd_src_queued;

@@ -9,6 +9,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/cred.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
@@ -68,7 +69,12 @@ static int qd_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
-/* write(2): the bytes written become one QD_TYPE_LOG message. */
+/*
+ * write(2): the bytes written become one QD_TYPE_LOG message. Its sender
+ * is whoever opened the file, not whoever writes: a write can come from a
+ * more privileged program the fd was handed to (a setuid program's
+ * stderr), and a worker runs jobs as their sender.
+ */
 struct qd_wsrc {
 	struct qd_push_src src;
 	const char __user *buf;
@@ -118,6 +124,7 @@ static ssize_t qd_write(struct file *file, const char __user *buf,
 	if (count > U32_MAX)
 		return -EMSGSIZE;
 	w.len = count;
+	w.src.uid = file->f_cred->euid;
 	qd_wait_init(&wait, file, 0, 0);
 	ret = qd_queue_push(f->q, &w.src, &wait, &done);
 	if (ret)

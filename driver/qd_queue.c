@@ -434,7 +434,7 @@ static int qd_push_one_locked(struct qd_queue *q, struct qd_push_src *src,
 
 	e->resv = NULL;
 	e->pid = get_pid(task_tgid(current));
-	e->uid = current_euid();
+	e->uid = src->uid;
 	e->id = q->next_id++;
 	e->time_ns = ktime_get_real_ns();
 	e->len = len;

@@ -25,6 +25,38 @@ teardown() {
 	assert_output --regexp '^id=[0-9]+ type=100 len=3 data=hi\\n$'
 }
 
+@test "a write's sender is whoever opened the file: root writing through a user's fd writes as that user" {
+	chmod 0666 "$QD_DEV"
+	# nobody opens the device and hands the fd to root (SCM_RIGHTS), as a
+	# user hands its stderr to a setuid program; root writes through it
+	run python3 - "$QD_DEV" <<-'EOF'
+		import os, socket, sys
+		a, b = socket.socketpair()
+		pid = os.fork()
+		if pid == 0:
+		    os.setgroups([]); os.setgid(65534); os.setuid(65534)
+		    fd = os.open(sys.argv[1], os.O_WRONLY)
+		    socket.send_fds(b, [b"x"], [fd])
+		    os._exit(0)
+		_, fds, _, _ = socket.recv_fds(a, 1, 1)
+		os.waitpid(pid, 0)
+		assert os.geteuid() == 0
+		os.write(fds[0], b"from-root")
+	EOF
+	chmod 0600 "$QD_DEV"
+	assert_success
+	run "$QDT" pop --meta
+	assert_output --regexp ' sender_uid=65534 data=from-root$'
+	# and the other way round: root's fd, written by nobody
+	exec 5>"$QD_DEV"
+	run setpriv --reuid=65534 --regid=65534 --clear-groups \
+		sh -c 'printf from-nobody >&5'
+	exec 5>&-
+	assert_success
+	run "$QDT" pop --meta
+	assert_output --regexp ' sender_uid=0 data=from-nobody$'
+}
+
 @test "a write pushes exactly the bytes written as one message" {
 	run "$QDT" write --data-esc 'a\x00b\n'
 	assert_success

@@ -53,7 +53,8 @@
  * @sender_pid:	out (pop): pusher's tgid in the popper's pid namespace
  *		(0 if not visible there)
  * @sender_uid:	out (pop): pusher's euid in the popper's user namespace
- *		(the overflow uid if not mapped there)
+ *		(the overflow uid if not mapped there); for a message from
+ *		write(2), the euid of whoever opened that file
  * @__reserved:	must be 0
  *
  * In a batch, @flags may hold only QD_F_EXCEPT and QD_F_RESERVE (pop) and
