@@ -16,9 +16,10 @@ setup() {
 	# shellcheck source=qdctl/qdctl.bash-completion
 	source "$QD_ROOT/qdctl/qdctl.bash-completion"
 	# compopt only works while bash runs a completion.
+	# shellcheck disable=SC2317 # called by _qdctl
 	compopt() { :; }
 	PATH=$QD_ROOT/qdctl:$PATH
-	cd "$BATS_TEST_TMPDIR"
+	cd "$BATS_TEST_TMPDIR" || fail "cannot cd to $BATS_TEST_TMPDIR"
 }
 
 # completions LINE: the candidates _qdctl offers with the cursor at the end of
