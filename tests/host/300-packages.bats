@@ -262,10 +262,42 @@ need_installed() {
 	assert_line --regexp '^1\.\.[1-9][0-9]*$'
 }
 
-@test "dpkg --purge removes every file the packages installed, and the module" {
+@test "dpkg -r removes the module and every file the packages installed" {
 	need_install
+	local p
 	need_installed
-	run dpkg --purge "${PKGS[@]}"
+	# Conffiles stay after -r, until --purge; the packages have none so
+	# far, but any they get are allowed to stay here.
+	dpkg-query -W -f='${Conffiles}\n' "${PKGS[@]}" | awk 'NF { print $1 }' |
+		LC_ALL=C sort >"$BATS_FILE_TMPDIR/conffiles"
+	run qd_dpkg -r "${PKGS[@]}"
+	assert_success
+	: >"$BATS_FILE_TMPDIR/removed"
+	for p in "${PKGS[@]}"; do
+		# (without conffiles or a postrm, dpkg forgets it at once)
+		run dpkg-query -W -f='${db:Status-Status}' "$p"
+		[ "$status" != 0 ] || assert_output --regexp '^(not-installed|config-files)$'
+	done
+	# The module is gone from the guest kernel's tree and from DKMS.
+	run modinfo -k "$KVER" -n queue_driver
+	assert_failure
+	run find -H "/lib/modules/$KVER" -name 'queue_driver.ko*'
+	assert_output ""
+	run dkms status -m queue_driver
+	assert_output ""
+	snapshot >"$BATS_FILE_TMPDIR/after-r"
+	# Nothing removed that was there before; nothing new but conffiles.
+	run comm -23 "$BATS_FILE_TMPDIR/before" "$BATS_FILE_TMPDIR/after-r"
+	assert_output ""
+	run comm -13 "$BATS_FILE_TMPDIR/before" "$BATS_FILE_TMPDIR/after-r"
+	assert_output "$(cat "$BATS_FILE_TMPDIR/conffiles")"
+}
+
+@test "dpkg --purge then leaves the files exactly as before the install" {
+	need_install
+	local p
+	[ -e "$BATS_FILE_TMPDIR/removed" ] || fail "dpkg -r never ran"
+	run qd_dpkg --purge "${PKGS[@]}"
 	assert_success
 	for p in "${PKGS[@]}"; do
 		run dpkg-query -W -f='${db:Status-Status}' "$p"
@@ -274,10 +306,6 @@ need_installed() {
 	snapshot >"$BATS_FILE_TMPDIR/after"
 	run diff "$BATS_FILE_TMPDIR/before" "$BATS_FILE_TMPDIR/after"
 	assert_success # no file left behind, none removed
-	run modinfo -k "$KVER" -n queue_driver
-	assert_failure
-	run dkms status -m queue_driver
-	assert_output ""
 }
 
 @test "the purge keeps the queue group, as Debian keeps system groups, and nothing else" {
