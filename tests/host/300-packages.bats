@@ -6,8 +6,10 @@
 # headers, one guest booted without the harness's insmod runs
 # tests/packages/in-guest.bats against what dpkg installed (modprobe, the
 # udev rule, the group, the workflow with /usr/bin/qdctl, the worker
-# unit's command), then dpkg --purge must leave no file behind. Last,
-# `dkms add` of the checkout itself.
+# unit's command), then dpkg -r must remove the module and every file
+# (conffiles may stay: the packages have none) and dpkg --purge leave the
+# files as they were. Last, DKMS adds and builds the checkout itself with
+# its dkms.conf, and removes it.
 #
 # It installs packages on this machine, so `make test` runs it only when
 # asked: QD_TEST_PACKAGES=1 (`make test-packages`) or CI=true; otherwise
@@ -100,10 +102,12 @@ teardown_file() {
 		fi
 	done
 	if [ ${#installed[@]} -gt 0 ]; then
-		dpkg --purge "${installed[@]}" >&3 2>&1 || true
+		qd_dpkg --purge "${installed[@]}" >&3 2>&1 || true
 	fi
-	if [ -d "/usr/src/queue_driver-$QD_VERSION" ] && [ -f "$BATS_FILE_TMPDIR/dkms-added" ]; then
-		dkms remove "queue_driver/$QD_VERSION" --all >&3 2>&1 || true
+	if [ -f "$BATS_FILE_TMPDIR/dkms-added" ]; then
+		if [ -e "/var/lib/dkms/queue_driver/$QD_VERSION" ]; then
+			dkms remove "queue_driver/$QD_VERSION" --all >&3 2>&1 || true
+		fi
 		rm -rf "/usr/src/queue_driver-$QD_VERSION"
 	fi
 	if ! [ -e "$BATS_FILE_TMPDIR/had-group" ] && getent group queue >/dev/null; then
@@ -322,17 +326,27 @@ need_installed() {
 	fi
 }
 
-@test "dkms add of the checkout takes its version from VERSION" {
+@test "DKMS adds and builds the checkout at VERSION with its dkms.conf" {
 	need_install
+	local ko
 	[ ! -e "/usr/src/queue_driver-$QD_VERSION" ] || fail "/usr/src/queue_driver-$QD_VERSION exists"
 	: >"$BATS_FILE_TMPDIR/dkms-added"
 	run dkms add "$QD_ROOT"
 	assert_success
 	run dkms status -m queue_driver
 	assert_output "queue_driver/$QD_VERSION: added"
+	run dkms build "queue_driver/$QD_VERSION" -k "$KVER"
+	assert_success
+	run dkms status -m queue_driver -v "$QD_VERSION" -k "$KVER"
+	assert_output --regexp "^queue_driver/$QD_VERSION, $KVER, [^:]+: built$"
+	ko=$(find "/var/lib/dkms/queue_driver/$QD_VERSION/$KVER" -name 'queue_driver.ko*' -path '*/module/*')
+	[ -n "$ko" ] || fail "dkms build left no queue_driver.ko"
+	assert_equal "$(modinfo -F version "$ko")" "$QD_VERSION"
+	assert_equal "$(modinfo -F vermagic "$ko" | cut -d' ' -f1)" "$KVER"
 	run dkms remove "queue_driver/$QD_VERSION" --all
 	assert_success
 	rm -rf "/usr/src/queue_driver-$QD_VERSION"
 	run dkms status -m queue_driver
 	assert_output ""
+	[ ! -e /var/lib/dkms/queue_driver ] || fail "/var/lib/dkms/queue_driver is left"
 }
