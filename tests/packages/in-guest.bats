@@ -6,7 +6,8 @@
 # (scripts/vm --no-load). The guest sees the host's root read-only, so
 # everything here is what dpkg and DKMS put there: the module DKMS built
 # under /lib/modules/KVER/updates/dkms, the udev rule, the queue group,
-# /usr/bin/qdctl and the worker unit. Not the tree's builds.
+# /usr/bin/qdctl, the seed's names in /usr/libexec/qdctl and the worker
+# unit. Not the tree's builds.
 #
 # udevd does not run in the guest: `udevadm test` runs udev's rule engine
 # on the device's add event and applies the result to the node, which is
@@ -109,6 +110,18 @@ teardown() {
 	assert_equal "$(qd_stat messages)" "$(wc -l <"$log")"
 	"$QDCTL" read --nonblock >"$BATS_TEST_TMPDIR/read"
 	cmp "$log" "$BATS_TEST_TMPDIR/read"
+	assert_equal "$(qd_stat messages)" 0
+}
+
+@test "the seed's names in /usr/libexec/qdctl run their qdctl command" {
+	run /usr/libexec/qdctl/configurator
+	assert_success
+	assert_line "size: 4096"
+	run /usr/libexec/qdctl/filler <<<"through the seed's name"
+	assert_success
+	run /usr/libexec/qdctl/reader --nonblock
+	assert_success
+	assert_output "through the seed's name"
 	assert_equal "$(qd_stat messages)" 0
 }
 
