@@ -163,6 +163,34 @@ need_installed() {
 	done
 }
 
+# These two only read the tree, and run without being asked to.
+@test "scripts/deb rejects a missing --out directory and unknown arguments with 64" {
+	run "$QD_ROOT/scripts/deb" --out
+	assert_failure 64
+	assert_output "deb: --out needs a directory"
+	run "$QD_ROOT/scripts/deb" --bogus
+	assert_failure 64
+	assert_output "deb: unknown argument '--bogus' (try --help)"
+	run "$QD_ROOT/scripts/deb" --help
+	assert_success
+	assert_line --index 0 "scripts/deb - build the Debian packages queue-driver-dkms and qdctl (make deb)."
+}
+
+@test "make deb refuses to build when VERSION and debian/changelog differ" {
+	local copy=$BATS_TEST_TMPDIR/tree changelog
+	changelog=$(dpkg-parsechangelog -l "$QD_ROOT/debian/changelog" -S Version)
+	# The packaging files alone, with another VERSION, as a checkout.
+	mkdir -p "$copy/scripts"
+	cp -a "$QD_ROOT/debian" "$copy/"
+	cp -a "$QD_ROOT/scripts/deb" "$copy/scripts/"
+	echo "$changelog.1" >"$copy/VERSION"
+	git -C "$copy" init -q
+	run "$copy/scripts/deb" --no-lintian --out "$BATS_TEST_TMPDIR/out"
+	assert_failure
+	assert_output --partial "VERSION says $changelog.1 but debian/changelog $changelog: add a changelog entry"
+	! compgen -G "$BATS_TEST_TMPDIR/out/*.deb" >/dev/null || fail "it built packages"
+}
+
 @test "make deb builds queue-driver-dkms and qdctl at VERSION, lintian-clean" {
 	need_opt_in
 	local tree
