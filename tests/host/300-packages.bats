@@ -21,8 +21,8 @@
 # file here (the packages' maintainer scripts run dkms build/install, which
 # modprobe nothing without --modprobe-on-install); the module is loaded in
 # the guest only. The tests build on each other, in order; teardown_file
-# purges whatever is still installed. 92 s on the quiet 2-core machine
-# without KVM, 5 minutes while other guests ran (README, Install).
+# purges whatever is still installed. 13 minutes on the 2-core machine
+# without KVM while two other guests ran; about 2 alone (README, Install).
 
 load helpers
 
