@@ -83,6 +83,50 @@ static struct qd_entry *qd_entry_alloc(void)
 	return kmalloc(sizeof(struct qd_entry), GFP_KERNEL_ACCOUNT);
 }
 
+/*
+ * Entries are allocated before q->lock is taken and freed after it is
+ * dropped: the lock is held only for the work that needs it (DESIGN.md,
+ * "Measured"). Lists of them travel through @node.
+ */
+static void qd_entries_free(struct list_head *list)
+{
+	struct qd_entry *e, *tmp;
+
+	list_for_each_entry_safe(e, tmp, list, node) {
+		put_pid(e->pid);
+		kfree(e);
+	}
+	INIT_LIST_HEAD(list);
+}
+
+/*
+ * Allocate up to @n entries for messages from the current task, sent as
+ * @uid, onto @list. Returns how many it got: fewer than @n only when
+ * memory ran out. A push allocates up to QD_PREALLOC_MAX before taking the
+ * lock; a larger batch allocates the rest as it goes, so a batch that
+ * finds room for a few messages does not allocate for all of them.
+ */
+#define QD_PREALLOC_MAX	64U
+
+static unsigned int qd_entries_alloc(struct list_head *list, unsigned int n,
+				     kuid_t uid)
+{
+	struct pid *pid = task_tgid(current);
+	struct qd_entry *e;
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		e = qd_entry_alloc();
+		if (!e)
+			break;
+		e->resv = NULL;
+		e->pid = get_pid(pid);
+		e->uid = uid;
+		list_add_tail(&e->node, list);
+	}
+	return i;
+}
+
 static u64 qd_msg_bytes(u32 len)
 {
 	return QD_MSG_HEADER_SIZE + (u64)len;
@@ -170,15 +214,19 @@ static bool qd_fits_locked(struct qd_queue *q, u32 len)
 	return q->used + qd_msg_bytes(len) <= q->size;
 }
 
-/* Unlink @e from the queue and free it. Caller wakes writers. */
-static void qd_remove_locked(struct qd_queue *q, struct qd_entry *e)
+/*
+ * Unlink @e from the queue and move it to @dead, which the caller frees
+ * with qd_entries_free() after dropping the lock. Caller wakes writers.
+ */
+static void qd_remove_locked(struct qd_queue *q, struct qd_entry *e,
+			     struct list_head *dead)
 {
 	struct qd_entry *first;
 	bool was_first;
 
 	lockdep_assert_held(&q->lock);
 	was_first = e == qd_first_locked(q);
-	list_del(&e->node);
+	list_move_tail(&e->node, dead);
 	q->used -= qd_msg_bytes(e->len);
 	q->nr_msgs--;
 	q->pop_seq++;
@@ -198,8 +246,6 @@ static void qd_remove_locked(struct qd_queue *q, struct qd_entry *e)
 		q->span -= qd_ring_dist(q, q->head_off, first->off);
 		q->head_off = first->off;
 	}
-	put_pid(e->pid);
-	kfree(e);
 }
 
 static bool qd_type_matches(const struct qd_pop_req *req, u32 type)
@@ -404,18 +450,22 @@ static int qd_may_wait_locked(struct qd_queue *q, const struct qd_wait *w,
 	return 0;
 }
 
-/* Queue message @i of @src, which fits. */
+/*
+ * Queue message @i of @src, which fits, stamped @now, in the first entry
+ * of @spare; when those have run out, in one allocated here.
+ */
 static int qd_push_one_locked(struct qd_queue *q, struct qd_push_src *src,
-			      unsigned int i, u32 len, u32 type)
+			      unsigned int i, u32 len, u32 type,
+			      struct list_head *spare, u64 now)
 {
 	struct qd_entry *e;
 	size_t n[2];
 	int ret;
 
 	lockdep_assert_held(&q->lock);
-	e = qd_entry_alloc();
-	if (!e)
+	if (list_empty(spare) && !qd_entries_alloc(spare, 1, src->uid))
 		return -ENOMEM;
+	e = list_first_entry(spare, struct qd_entry, node);
 
 	/* The accounting says it fits; make the ring agree. */
 	if (q->size - q->span < len)
@@ -427,20 +477,15 @@ static int qd_push_one_locked(struct qd_queue *q, struct qd_push_src *src,
 		ret = src->fill(src, i, q->ring, n[0], n[1]);
 	if (!ret)
 		ret = src->queued(src, i, q->next_id);
-	if (ret) {
-		kfree(e);
+	if (ret)
 		return ret;
-	}
 
-	e->resv = NULL;
-	e->pid = get_pid(task_tgid(current));
-	e->uid = src->uid;
 	e->id = q->next_id++;
-	e->time_ns = ktime_get_real_ns();
+	e->time_ns = now;
 	e->len = len;
 	e->type = type;
 	e->off = q->tail_off;
-	list_add_tail(&e->node, &q->msgs);
+	list_move_tail(&e->node, &q->msgs);
 	if (q->nr_msgs++ == 0)
 		q->head_off = e->off;
 	q->span += len;
@@ -458,6 +503,10 @@ static int qd_push_one_locked(struct qd_queue *q, struct qd_push_src *src,
  * @w: how the first message may wait for room
  * @done: out: how many were queued
  *
+ * Everything a message needs that does not need the lock (its entry, the
+ * sender, the time) is got before taking it. The messages of one call
+ * share a timestamp: the time the call found room for them.
+ *
  * Return: 0 if at least one message was queued, else the error that
  * stopped the first one.
  */
@@ -467,11 +516,15 @@ int qd_queue_push(struct qd_queue *q, struct qd_push_src *src,
 	struct qd_waiter waiter = { };
 	struct qd_wake_key pushed = { }, room = { };
 	bool waited = false, mixed = false, owe = false;
+	LIST_HEAD(spare);
 	unsigned int i = 0;
 	u32 len, type;
 	int ret = 0;
+	u64 now;
 
+	qd_entries_alloc(&spare, min(src->count, QD_PREALLOC_MAX), src->uid);
 	qd_waiter_init(&waiter, qd_writer_wake);
+	now = ktime_get_real_ns();
 	mutex_lock(&q->lock);
 	while (i < src->count) {
 		u64 seen;
@@ -484,7 +537,8 @@ int qd_queue_push(struct qd_queue *q, struct qd_push_src *src,
 			break;
 		}
 		if (qd_fits_locked(q, len)) {
-			ret = qd_push_one_locked(q, src, i, len, type);
+			ret = qd_push_one_locked(q, src, i, len, type, &spare,
+						 now);
 			if (ret)
 				break;
 			if (i && type != pushed.type)
@@ -509,6 +563,7 @@ int qd_queue_push(struct qd_queue *q, struct qd_push_src *src,
 			qd_wake_writers(q, 1, &room);
 		ret = qd_sleep(&q->writers, &waiter, true, &q->pop_seq, seen, w);
 		owe = waiter.chosen;
+		now = ktime_get_real_ns();
 		mutex_lock(&q->lock);
 		if (ret)
 			break;
@@ -516,6 +571,7 @@ int qd_queue_push(struct qd_queue *q, struct qd_push_src *src,
 	room.room = qd_room_locked(q);
 	mutex_unlock(&q->lock);
 
+	qd_entries_free(&spare);
 	if (i)
 		qd_wake_readers(q, i, mixed ? NULL : &pushed);
 	if (owe && room.room >= QD_MSG_HEADER_SIZE)
@@ -528,7 +584,7 @@ int qd_queue_push(struct qd_queue *q, struct qd_push_src *src,
 static int qd_pop_one_locked(struct qd_queue *q, struct qd_file *f,
 			     struct qd_pop_dst *dst, unsigned int i,
 			     const struct qd_pop_req *req, struct qd_entry *e,
-			     unsigned int *removed)
+			     struct list_head *dead, unsigned int *removed)
 {
 	struct qd_resv *r = NULL;
 	struct qd_view v;
@@ -565,7 +621,7 @@ static int qd_pop_one_locked(struct qd_queue *q, struct qd_file *f,
 		q->nr_reserved++;
 		return 0;
 	}
-	qd_remove_locked(q, e);
+	qd_remove_locked(q, e, dead);
 	q->pops++;
 	(*removed)++;
 	return 0;
@@ -592,6 +648,7 @@ int qd_queue_pop(struct qd_queue *q, struct qd_file *f,
 	bool waited = false, owe = false;
 	unsigned int i = 0, removed = 0;
 	struct qd_entry *e;
+	LIST_HEAD(dead);
 	int ret = 0;
 
 	qd_waiter_init(&waiter, qd_reader_wake);
@@ -607,7 +664,7 @@ int qd_queue_pop(struct qd_queue *q, struct qd_file *f,
 		e = qd_find_locked(q, &req);
 		if (e) {
 			type = e->type;
-			ret = qd_pop_one_locked(q, f, dst, i, &req, e,
+			ret = qd_pop_one_locked(q, f, dst, i, &req, e, &dead,
 						&removed);
 			if (ret)
 				break;
@@ -641,6 +698,7 @@ int qd_queue_pop(struct qd_queue *q, struct qd_file *f,
 	room.room = qd_room_locked(q);
 	mutex_unlock(&q->lock);
 
+	qd_entries_free(&dead);
 	if (removed)
 		qd_wake_writers(q, removed, &room);
 	if (owe)
@@ -688,6 +746,7 @@ int qd_queue_ack(struct qd_queue *q, struct qd_file *f, u64 id)
 {
 	struct qd_wake_key room = { };
 	struct qd_resv *r;
+	LIST_HEAD(dead);
 
 	mutex_lock(&q->lock);
 	r = qd_reserved_locked(f, id);
@@ -695,11 +754,12 @@ int qd_queue_ack(struct qd_queue *q, struct qd_file *f, u64 id)
 		mutex_unlock(&q->lock);
 		return -ENOENT;
 	}
-	qd_remove_locked(q, qd_resv_end_locked(q, r));
+	qd_remove_locked(q, qd_resv_end_locked(q, r), &dead);
 	q->pops++;
 	room.room = qd_room_locked(q);
 	mutex_unlock(&q->lock);
 
+	qd_entries_free(&dead);
 	qd_wake_writers(q, 1, &room);
 	return 0;
 }
@@ -890,14 +950,8 @@ int qd_queue_init(struct qd_queue *q, u64 size, u64 max_size)
 
 void qd_queue_destroy(struct qd_queue *q)
 {
-	struct qd_entry *e, *tmp;
-
 	/* No file is open: nothing is reserved and nobody waits. */
-	list_for_each_entry_safe(e, tmp, &q->msgs, node) {
-		list_del(&e->node);
-		put_pid(e->pid);
-		kfree(e);
-	}
+	qd_entries_free(&q->msgs);
 	kvfree(q->ring);
 	mutex_destroy(&q->lock);
 }
