@@ -69,12 +69,7 @@ static int qd_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
-/*
- * write(2): the bytes written become one QD_TYPE_LOG message. Its sender
- * is whoever opened the file, not whoever writes: a write can come from a
- * more privileged program the fd was handed to (a setuid program's
- * stderr), and a worker runs jobs as their sender.
- */
+/* write(2)'s one message: @len bytes at @buf. */
 struct qd_wsrc {
 	struct qd_push_src src;
 	const char __user *buf;
@@ -102,6 +97,12 @@ static int qd_wsrc_queued(struct qd_push_src *src, unsigned int i, u64 id)
 	return 0;
 }
 
+/*
+ * write(2): the bytes written become one QD_TYPE_LOG message. Its sender
+ * is whoever opened the file, not whoever writes: a write can come from a
+ * more privileged program the fd was handed to (a setuid program's
+ * stderr), and a worker runs jobs as their sender.
+ */
 static ssize_t qd_write(struct file *file, const char __user *buf,
 			size_t count, loff_t *ppos)
 {
