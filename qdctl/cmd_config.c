@@ -116,9 +116,7 @@ int cmd_config(int argc, char **argv)
 			ret = QD_EXIT_OK;
 	} else if (qd_get_stats(fd, &st) == 0) {
 		qd_print_counters(&st, QD_LEVEL_COUNTERS, false);
-		if (fflush(stdout))
-			qd_err("stdout: %s", strerror(errno));
-		else
+		if (qd_flush_stdout() == 0)
 			ret = QD_EXIT_OK;
 	}
 	close(fd);

@@ -104,10 +104,8 @@ int cmd_dump(int argc, char **argv)
 		qd_err("%s: %s", path, strerror(errno));
 		ret = QD_EXIT_FAIL;
 	}
-	if (fflush(stdout)) {
-		qd_err("stdout: %s", strerror(errno));
+	if (qd_flush_stdout())
 		ret = QD_EXIT_FAIL;
-	}
 	fclose(f);
 	free(line);
 	return ret;

@@ -368,7 +368,7 @@ int cmd_fill(int argc, char **argv)
 	}
 	if (a.verbose)
 		printf("%" PRIu64 " messages pushed\n", f->pushed);
-	if (fflush(stdout))
+	if (qd_flush_stdout())
 		ret = QD_EXIT_FAIL;
 	close(f->fd);
 	free(f->buf);

@@ -106,10 +106,8 @@ int cmd_stats(int argc, char **argv)
 		if (stats_get(&st))
 			return QD_EXIT_FAIL;
 		qd_print_counters(&st, qd_ncounters, a.json);
-		if (fflush(stdout)) {
-			qd_err("stdout: %s", strerror(errno));
+		if (qd_flush_stdout())
 			return QD_EXIT_FAIL;
-		}
 	} while (a.watch && !qd_signal);
 	return qd_signal ? qd_signal_exit() : QD_EXIT_OK;
 }

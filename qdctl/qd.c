@@ -207,6 +207,15 @@ int qd_open(int extra_flags)
 	return fd;
 }
 
+/* Output that cannot be written (a full disk, a closed pipe) is an error. */
+int qd_flush_stdout(void)
+{
+	if (fflush(stdout) == 0)
+		return 0;
+	qd_err("stdout: %s", strerror(errno));
+	return -1;
+}
+
 int qd_get_stats(int fd, struct qd_stats *st)
 {
 	memset(st, 0, sizeof(*st));

@@ -102,6 +102,7 @@ int64_t qd_wait_timeout(const struct qd_wait *w);
 void qd_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "qdctl: CMD: WHAT: strerror(err) (hint)" with a hint for device errors */
 void qd_err_dev(const char *what, int err);
+int qd_flush_stdout(void);	/* 0, or -1 after saying why */
 
 /* Open the device O_RDWR | O_CLOEXEC | extra; on failure report, -1 */
 int qd_open(int extra_flags);

@@ -285,6 +285,13 @@ two"
 	assert_output "qdctl: read: stdout: No space left on device (3 messages taken off the queue were not written)"
 }
 
+@test "fill -v: a stdout that fails is an error, exit 1, the lines still pushed" {
+	run sh -c 'printf "a\nb\n" | "$QDCTL" fill -v >/dev/full'
+	assert_failure 1
+	assert_output "qdctl: fill: stdout: No space left on device"
+	assert_equal "$(qd_stat messages)" 2
+}
+
 @test "the seed's read/write path and qdctl agree: echo > device, qdctl read" {
 	echo from-echo >"$QD_DEV"
 	run "$QDCTL" read -n 1
