@@ -78,7 +78,7 @@ static int qd_check_batch(const struct qd_batch *b)
  * the limit or after a bad entry) is copied under the lock as before, so
  * errors are reported for the same message either way.
  */
-#define QD_STAGE_MAX	SZ_64K
+#define QD_STAGE_MAX	SZ_4K
 #define QD_STAGE_MSG	256	/* larger messages are not staged */
 #define QD_STAGE_INLINE	128	/* small single pushes stage on the stack */
 
