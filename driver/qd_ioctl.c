@@ -71,16 +71,19 @@ static int qd_check_batch(const struct qd_batch *b)
  * the queue asks for it).
  *
  * What can be copied in before the queue lock is taken, is: a batch's
- * entries in one copy, and a push's payloads, up to QD_STAGE_MAX bytes,
- * into a staging buffer. Under the lock the payloads are then a memcpy()
- * into the ring, and the lock is held for less (DESIGN.md, "Measured").
- * What cannot (an entry array that does not copy in whole, payloads past
- * the limit or after a bad entry) is copied under the lock as before, so
- * errors are reported for the same message either way.
+ * entries in one copy, and a push's payloads of up to QD_STAGE_MSG bytes,
+ * QD_STAGE_MAX in all, into a staging buffer. Under the lock those
+ * payloads are then a memcpy() into the ring, and the lock is held for
+ * less (DESIGN.md, "Measured"). The rest (an entry array that does not
+ * copy in whole, larger payloads, payloads past the limit or past one
+ * that cannot be copied) is copied under the lock as before, so errors
+ * are reported for the same message either way; nothing after a bad
+ * entry is copied at all. Staging memory is charged like the queue's, as
+ * a blocked push can hold it for long.
  */
 #define QD_STAGE_MAX	SZ_4K
-#define QD_STAGE_MSG	256	/* larger messages are not staged */
-#define QD_STAGE_INLINE	128	/* small single pushes stage on the stack */
+#define QD_STAGE_MSG	256	/* larger payloads are not staged */
+#define QD_STAGE_GFP	(GFP_KERNEL_ACCOUNT | __GFP_NOWARN)
 
 struct qd_umsgs {
 	union {
@@ -99,7 +102,7 @@ struct qd_umsgs {
 	unsigned int staged;
 	unsigned int stage_idx;		/* its payload is at @stage + @stage_at */
 	size_t stage_at;
-	u8 stage_inline[QD_STAGE_INLINE];
+	u8 stage_inline[QD_STAGE_MSG];	/* a small single push's payload */
 };
 
 static int qd_umsgs_check(const struct qd_umsgs *u, const struct qd_msg *m)
@@ -130,7 +133,7 @@ static void qd_umsgs_prefetch(struct qd_umsgs *u)
 {
 	struct qd_msg *k;
 
-	k = kvmalloc_array(u->count, sizeof(*k), GFP_KERNEL);
+	k = kvmalloc_array(u->count, sizeof(*k), QD_STAGE_GFP);
 	if (!k)
 		return;
 	if (copy_from_user(k, u->umsgs, u->count * sizeof(*k))) {
@@ -147,9 +150,9 @@ static const struct qd_msg *qd_umsgs_entry(const struct qd_umsgs *u,
 }
 
 /*
- * Copy in the payloads of the leading messages that are valid and fit in
- * QD_STAGE_MAX together. Needs the entries in kernel memory: @kmsgs, or
- * @cur for a single message.
+ * Copy in the payloads of the leading messages that are valid, small and
+ * fit in QD_STAGE_MAX together. Needs the entries in kernel memory:
+ * @kmsgs, or the single message loaded into @cur.
  */
 static void qd_umsgs_stage(struct qd_umsgs *u)
 {
@@ -157,7 +160,7 @@ static void qd_umsgs_stage(struct qd_umsgs *u)
 	unsigned int i, n = 0;
 	size_t total = 0, at = 0;
 
-	if (!u->kmsgs && u->count != 1)
+	if (!u->kmsgs && u->cur_idx != 0)
 		return;
 	for (i = 0; i < u->count; i++) {
 		m = qd_umsgs_entry(u, i);
@@ -172,7 +175,7 @@ static void qd_umsgs_stage(struct qd_umsgs *u)
 	if (total <= sizeof(u->stage_inline))
 		u->stage = u->stage_inline;
 	else
-		u->stage = kvmalloc(total, GFP_KERNEL);
+		u->stage = kmalloc(total, QD_STAGE_GFP);
 	if (!u->stage)
 		return;
 	for (i = 0; i < n; i++) {
@@ -188,7 +191,7 @@ static void qd_umsgs_stage(struct qd_umsgs *u)
 static void qd_umsgs_free(struct qd_umsgs *u)
 {
 	if (u->stage != u->stage_inline)
-		kvfree(u->stage);
+		kfree(u->stage);
 	kvfree(u->kmsgs);
 }
 
@@ -272,6 +275,7 @@ static int qd_dst_deliver(struct qd_pop_dst *dst, unsigned int i,
 static void qd_umsgs_init(struct qd_umsgs *u, bool push, void __user *msgs,
 			  unsigned int count, u32 entry_flags)
 {
+	/* All but the inline stage, which only ever holds what is copied in. */
 	memset(u, 0, offsetof(struct qd_umsgs, stage_inline));
 	u->umsgs = msgs;
 	u->count = count;
@@ -305,10 +309,12 @@ static long qd_ioc_msg(struct file *file, bool push, void __user *argp)
 	if (ret)
 		return ret;
 	qd_wait_init(&w, file, u.cur.flags, u.cur.timeout_ns);
-	if (!push)
-		return qd_queue_pop(f->q, f, &u.dst, &w, &done);
-	qd_umsgs_stage(&u);
-	ret = qd_queue_push(f->q, &u.src, &w, &done);
+	if (push) {
+		qd_umsgs_stage(&u);
+		ret = qd_queue_push(f->q, &u.src, &w, &done);
+	} else {
+		ret = qd_queue_pop(f->q, f, &u.dst, &w, &done);
+	}
 	qd_umsgs_free(&u);
 	return ret;
 }

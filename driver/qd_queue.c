@@ -102,12 +102,8 @@ static void qd_entries_free(struct list_head *list)
 /*
  * Allocate up to @n entries for messages from the current task, sent as
  * @uid, onto @list. Returns how many it got: fewer than @n only when
- * memory ran out. A push allocates up to QD_PREALLOC_MAX before taking the
- * lock; a larger batch allocates the rest as it goes, so a batch that
- * finds room for a few messages does not allocate for all of them.
+ * memory ran out.
  */
-#define QD_PREALLOC_MAX	64U
-
 static unsigned int qd_entries_alloc(struct list_head *list, unsigned int n,
 				     kuid_t uid)
 {
@@ -496,6 +492,23 @@ static int qd_push_one_locked(struct qd_queue *q, struct qd_push_src *src,
 	return 0;
 }
 
+/*
+ * How many entries a push allocates before taking the lock: as many as it
+ * has messages, up to QD_PREALLOC_MAX and to what the free room (read
+ * without the lock: an estimate) could take; at least one, for the wait.
+ * The rest are allocated under the lock as they are needed, so a batch
+ * that finds room for a few messages does not allocate for all of them.
+ */
+#define QD_PREALLOC_MAX	64U
+
+static unsigned int qd_prealloc_count(struct qd_queue *q, unsigned int count)
+{
+	u64 size = READ_ONCE(q->size), used = READ_ONCE(q->used);
+	u64 fit = used < size ? (size - used) / QD_MSG_HEADER_SIZE : 0;
+
+	return clamp_t(u64, fit, 1, min(count, QD_PREALLOC_MAX));
+}
+
 /**
  * qd_queue_push - queue up to @src->count messages
  * @q: the queue
@@ -503,9 +516,10 @@ static int qd_push_one_locked(struct qd_queue *q, struct qd_push_src *src,
  * @w: how the first message may wait for room
  * @done: out: how many were queued
  *
- * Everything a message needs that does not need the lock (its entry, the
- * sender, the time) is got before taking it. The messages of one call
- * share a timestamp: the time the call found room for them.
+ * What a message needs that does not need the lock (its entry and the
+ * sender) is got before taking it. The messages of one call share a
+ * timestamp, read once under the lock (and again after a wait), so that
+ * time_ns never goes backwards as ids go up, clock steps aside.
  *
  * Return: 0 if at least one message was queued, else the error that
  * stopped the first one.
@@ -522,10 +536,10 @@ int qd_queue_push(struct qd_queue *q, struct qd_push_src *src,
 	int ret = 0;
 	u64 now;
 
-	qd_entries_alloc(&spare, min(src->count, QD_PREALLOC_MAX), src->uid);
+	qd_entries_alloc(&spare, qd_prealloc_count(q, src->count), src->uid);
 	qd_waiter_init(&waiter, qd_writer_wake);
-	now = ktime_get_real_ns();
 	mutex_lock(&q->lock);
+	now = ktime_get_real_ns();
 	while (i < src->count) {
 		u64 seen;
 
@@ -563,8 +577,8 @@ int qd_queue_push(struct qd_queue *q, struct qd_push_src *src,
 			qd_wake_writers(q, 1, &room);
 		ret = qd_sleep(&q->writers, &waiter, true, &q->pop_seq, seen, w);
 		owe = waiter.chosen;
-		now = ktime_get_real_ns();
 		mutex_lock(&q->lock);
+		now = ktime_get_real_ns();
 		if (ret)
 			break;
 	}
