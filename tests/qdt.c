@@ -53,6 +53,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/select.h>
 #include <time.h>
 #include <unistd.h>
@@ -866,8 +867,50 @@ struct batch_opts {
 	uint32_t type, flags, reserved, entry_flags, entry_reserved;
 	int64_t timeout, entry_timeout;
 	const char *types, *data, *data_esc, *data_list, *sizes;
-	bool bad, nodata, meta, hex;
+	bool bad, nodata, meta, hex, guard;
 };
+
+/*
+ * The entry array of a batch: on the heap, or (--guard-tail) ending right
+ * before an unmapped page, so that a count field above --count makes the
+ * kernel read past what is mapped.
+ */
+static struct qd_msg *msgs_alloc(uint32_t count, bool guard)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t len = (count ? count : 1) * sizeof(struct qd_msg);
+	size_t span = (len + page - 1) / page * page;
+	char *p;
+
+	if (!guard) {
+		struct qd_msg *m = calloc(count ? count : 1, sizeof(*m));
+
+		if (!m) {
+			perror("qdt: calloc");
+			exit(1);
+		}
+		return m;
+	}
+	p = mmap(NULL, span + page, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED || munmap(p + span, page)) {
+		perror("qdt: mmap");
+		exit(1);
+	}
+	return (struct qd_msg *)(p + span - len);
+}
+
+static void msgs_free(struct qd_msg *m, uint32_t count, bool guard)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t len = (count ? count : 1) * sizeof(struct qd_msg);
+	size_t span = (len + page - 1) / page * page;
+
+	if (!guard)
+		free(m);
+	else
+		munmap((char *)m + len - span, span);
+}
 
 #define BATCH_DEFS(o) \
 	OPT("count", O_U64, &(o).count), \
@@ -880,7 +923,8 @@ struct batch_opts {
 	OPT("entry-timeout-ns", O_S64, &(o).entry_timeout), \
 	OPT("entry-reserved", O_U32, &(o).entry_reserved), \
 	OPT("bad-entry", O_U64, &(o).bad_entry), \
-	OPT("bad-ptr", O_BOOL, &(o).bad)
+	OPT("bad-ptr", O_BOOL, &(o).bad), \
+	OPT("guard-tail", O_BOOL, &(o).guard)
 
 static int batch_call(int fd, unsigned long cmd, const struct batch_opts *o,
 		      const struct optdef *defs, struct qd_msg *msgs,
@@ -952,11 +996,7 @@ static int op_batch_push(int argc, char **argv)
 	fd = dev_fd(&status);
 	if (fd < 0)
 		return status;
-	msgs = calloc(count ? count : 1, sizeof(*msgs));
-	if (!msgs) {
-		perror("qdt: calloc");
-		exit(1);
-	}
+	msgs = msgs_alloc(count, o.guard);
 	for (uint32_t i = 0; i < count; i++) {
 		struct qd_msg *m = &msgs[i];
 
@@ -995,7 +1035,7 @@ static int op_batch_push(int argc, char **argv)
 	end_line();
 	free(listcopy);
 	free(buf);
-	free(msgs);
+	msgs_free(msgs, count, o.guard);
 	return status;
 }
 
@@ -1026,12 +1066,8 @@ static int op_batch_pop(int argc, char **argv)
 	fd = dev_fd(&status);
 	if (fd < 0)
 		return status;
-	msgs = calloc(count ? count : 1, sizeof(*msgs));
+	msgs = msgs_alloc(count, o.guard);
 	bufs = xmalloc((count ? count : 1) * o.bufsize);
-	if (!msgs) {
-		perror("qdt: calloc");
-		exit(1);
-	}
 	memset(bufs, SENTINEL, (count ? count : 1) * o.bufsize);
 	for (uint32_t i = 0; i < count; i++) {
 		struct qd_msg *m = &msgs[i];
@@ -1068,7 +1104,7 @@ static int op_batch_pop(int argc, char **argv)
 		end_line();
 	}
 	free(bufs);
-	free(msgs);
+	msgs_free(msgs, count, o.guard);
 	return status;
 }
 
@@ -1661,7 +1697,7 @@ static void help(void)
 "      [--data S | --data-esc S | --len N | --data-list a,b | --sizes a,b]\n"
 "      [--flags F] [--timeout-ns N] [--reserved X] [--entry-flags F]\n"
 "      [--entry-timeout-ns N] [--entry-reserved X] [--bad-entry I]\n"
-"      [--bad-ptr]                                  -> done=N ids=a,b\n"
+"      [--bad-ptr] [--guard-tail]                   -> done=N ids=a,b\n"
 "  batch-pop [same batch options] [--buf N] [--no-data] [--meta] [--hex]\n"
 "                                 -> done=N, then one line per message\n"
 "  raw-ioctl CMD|NAME [--arg V | --null]            -> ret=N\n"
