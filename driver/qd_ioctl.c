@@ -75,10 +75,11 @@ static int qd_check_batch(const struct qd_batch *b)
  * QD_STAGE_MAX in all, into a staging buffer. Under the lock those
  * payloads are then a memcpy() into the ring, and the lock is held for
  * less (DESIGN.md, "Measured"). The rest (an entry array that does not
- * copy in whole, larger payloads, payloads past the limit or past one
- * that cannot be copied) is copied under the lock as before, so errors
- * are reported for the same message either way; nothing after a bad
- * entry is copied at all. Staging memory is charged like the queue's, as
+ * copy in whole, larger payloads, payloads past the limit) is copied
+ * under the lock as before. A payload that fails to copy in stops the
+ * staging and fails with -EFAULT when the queue gets to it, so errors are
+ * reported for the same message either way; nothing after a bad entry
+ * or payload is copied at all. Staging memory is charged like the queue's, as
  * a blocked push can hold it for long.
  */
 #define QD_STAGE_MAX	SZ_4K
@@ -100,6 +101,7 @@ struct qd_umsgs {
 	/* pushes: payloads of messages [0, @staged) back to back */
 	u8 *stage;
 	unsigned int staged;
+	bool stage_fault;		/* message @staged did not copy in */
 	unsigned int stage_idx;		/* its payload is at @stage + @stage_at */
 	size_t stage_at;
 	u8 stage_inline[QD_STAGE_MSG];	/* a small single push's payload */
@@ -181,8 +183,10 @@ static void qd_umsgs_stage(struct qd_umsgs *u)
 	for (i = 0; i < n; i++) {
 		m = qd_umsgs_entry(u, i);
 		if (copy_from_user(u->stage + at, u64_to_user_ptr(m->data),
-				   m->len))
+				   m->len)) {
+			u->stage_fault = true;
 			break;
+		}
 		at += m->len;
 	}
 	u->staged = i;
@@ -221,6 +225,8 @@ static int qd_src_fill(struct qd_push_src *src, unsigned int i, void *dst,
 		memcpy(dst, u->stage + u->stage_at + at, n);
 		return 0;
 	}
+	if (i == u->staged && u->stage_fault)
+		return -EFAULT;	/* once is enough */
 	return copy_from_user(dst, from + at, n) ? -EFAULT : 0;
 }
 

@@ -446,22 +446,15 @@ static int qd_may_wait_locked(struct qd_queue *q, const struct qd_wait *w,
 	return 0;
 }
 
-/*
- * Queue message @i of @src, which fits, stamped @now, in the first entry
- * of @spare; when those have run out, in one allocated here.
- */
+/* Queue message @i of @src, which fits, stamped @now, in entry @e. */
 static int qd_push_one_locked(struct qd_queue *q, struct qd_push_src *src,
 			      unsigned int i, u32 len, u32 type,
-			      struct list_head *spare, u64 now)
+			      struct qd_entry *e, u64 now)
 {
-	struct qd_entry *e;
 	size_t n[2];
 	int ret;
 
 	lockdep_assert_held(&q->lock);
-	if (list_empty(spare) && !qd_entries_alloc(spare, 1, src->uid))
-		return -ENOMEM;
-	e = list_first_entry(spare, struct qd_entry, node);
 
 	/* The accounting says it fits; make the ring agree. */
 	if (q->size - q->span < len)
@@ -497,7 +490,9 @@ static int qd_push_one_locked(struct qd_queue *q, struct qd_push_src *src,
  * has messages, up to QD_PREALLOC_MAX and to what the free room (read
  * without the lock: an estimate) could take; at least one, for the wait.
  * The rest are allocated under the lock as they are needed, so a batch
- * that finds room for a few messages does not allocate for all of them.
+ * that finds room for a few messages does not allocate for all of them;
+ * but not after an allocation failed: the message without an entry fails
+ * with -ENOMEM, as it would have had the lock been held throughout.
  */
 #define QD_PREALLOC_MAX	64U
 
@@ -507,6 +502,15 @@ static unsigned int qd_prealloc_count(struct qd_queue *q, unsigned int count)
 	u64 fit = used < size ? (size - used) / QD_MSG_HEADER_SIZE : 0;
 
 	return clamp_t(u64, fit, 1, min(count, QD_PREALLOC_MAX));
+}
+
+/* The next entry for a push, from @spare or allocated; NULL: -ENOMEM. */
+static struct qd_entry *qd_spare_entry(struct list_head *spare, bool *nomem,
+				       kuid_t uid)
+{
+	if (list_empty(spare) && !*nomem && !qd_entries_alloc(spare, 1, uid))
+		*nomem = true;
+	return list_first_entry_or_null(spare, struct qd_entry, node);
 }
 
 /**
@@ -529,14 +533,16 @@ int qd_queue_push(struct qd_queue *q, struct qd_push_src *src,
 {
 	struct qd_waiter waiter = { };
 	struct qd_wake_key pushed = { }, room = { };
-	bool waited = false, mixed = false, owe = false;
+	bool waited = false, mixed = false, owe = false, nomem;
+	unsigned int i = 0, want;
+	struct qd_entry *e;
 	LIST_HEAD(spare);
-	unsigned int i = 0;
 	u32 len, type;
 	int ret = 0;
 	u64 now;
 
-	qd_entries_alloc(&spare, qd_prealloc_count(q, src->count), src->uid);
+	want = qd_prealloc_count(q, src->count);
+	nomem = qd_entries_alloc(&spare, want, src->uid) < want;
 	qd_waiter_init(&waiter, qd_writer_wake);
 	mutex_lock(&q->lock);
 	now = ktime_get_real_ns();
@@ -551,8 +557,12 @@ int qd_queue_push(struct qd_queue *q, struct qd_push_src *src,
 			break;
 		}
 		if (qd_fits_locked(q, len)) {
-			ret = qd_push_one_locked(q, src, i, len, type, &spare,
-						 now);
+			e = qd_spare_entry(&spare, &nomem, src->uid);
+			if (!e) {
+				ret = -ENOMEM;
+				break;
+			}
+			ret = qd_push_one_locked(q, src, i, len, type, e, now);
 			if (ret)
 				break;
 			if (i && type != pushed.type)
