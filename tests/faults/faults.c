@@ -29,6 +29,8 @@
  *
  * Prints one line: "OP: N calls, N faults injected (N ENOMEM, N EFAULT,
  * N absorbed)". Exits 1 with a message naming what differed.
+ * With QD_FAULTS_TRACE set in the environment, also one line per fault
+ * point on stderr: what the call returned when that point failed.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -191,6 +193,9 @@ static void set_size(unsigned long long size)
 /* Classify one faulted call; returns 1 if it failed. */
 static int outcome(long ret, int err, int hit, unsigned long n)
 {
+	if (getenv("QD_FAULTS_TRACE"))
+		fprintf(stderr, "faults: %s: point %lu: %s, ret %ld (%s)\n", op, n,
+			hit ? "hit" : "not reached", ret, ret < 0 ? strerror(err) : "ok");
 	calls++;
 	if (!hit) {
 		if (ret < 0)
