@@ -604,11 +604,64 @@ int qd_queue_push(struct qd_queue *q, struct qd_push_src *src,
 	return i ? 0 : ret;
 }
 
+/**
+ * struct qd_pop_call - what one qd_queue_pop() carries from message to message
+ * @dead:	entries removed, freed after unlocking
+ * @removed:	number of entries on @dead
+ * @pid:	the last sender whose pid was translated for the caller, or NULL
+ * @pid_nr:	its pid in the caller's pid namespace
+ * @uid_valid:	@kuid and @uid hold a translation
+ * @kuid:	the last sender's uid
+ * @uid:	@kuid in the caller's user namespace
+ *
+ * A sender is translated once per run of its messages, not per message: a
+ * batch is mostly one sender's (DESIGN.md, "Measured again"). @pid is only
+ * compared, never dereferenced, and only while q->lock is held from when
+ * it was recorded: a queued or just removed entry holds a reference to it
+ * until after unlocking, so no other pid can have its address meanwhile.
+ */
+struct qd_pop_call {
+	struct list_head dead;
+	unsigned int removed;
+	const struct pid *pid;
+	pid_t pid_nr;
+	bool uid_valid;
+	kuid_t kuid;
+	uid_t uid;
+};
+
+/* Forget the translations: q->lock is about to be dropped. */
+static void qd_pop_call_forget(struct qd_pop_call *c)
+{
+	c->pid = NULL;
+	c->uid_valid = false;
+}
+
+static void qd_pop_call_sender_locked(struct qd_queue *q,
+				      struct qd_pop_call *c,
+				      const struct qd_entry *e,
+				      struct qd_view *v)
+{
+	lockdep_assert_held(&q->lock);
+	/* @pid_nr is stale once forgotten, whatever @pid a sender has. */
+	if (!c->pid || c->pid != e->pid) {
+		c->pid = e->pid;
+		c->pid_nr = pid_vnr(e->pid);
+	}
+	if (!c->uid_valid || !uid_eq(c->kuid, e->uid)) {
+		c->kuid = e->uid;
+		c->uid = from_kuid_munged(current_user_ns(), e->uid);
+		c->uid_valid = true;
+	}
+	v->sender_pid = c->pid_nr;
+	v->sender_uid = c->uid;
+}
+
 /* Hand @e to @dst as message @i, then remove, reserve or keep it. */
 static int qd_pop_one_locked(struct qd_queue *q, struct qd_file *f,
 			     struct qd_pop_dst *dst, unsigned int i,
 			     const struct qd_pop_req *req, struct qd_entry *e,
-			     struct list_head *dead, unsigned int *removed)
+			     struct qd_pop_call *c)
 {
 	struct qd_resv *r = NULL;
 	struct qd_view v;
@@ -627,8 +680,7 @@ static int qd_pop_one_locked(struct qd_queue *q, struct qd_file *f,
 	v.time_ns = e->time_ns;
 	v.len = e->len;
 	v.type = e->type;
-	v.sender_pid = pid_vnr(e->pid);
-	v.sender_uid = from_kuid_munged(current_user_ns(), e->uid);
+	qd_pop_call_sender_locked(q, c, e, &v);
 
 	ret = dst->deliver(dst, i, &v);
 	if (ret) {
@@ -645,9 +697,9 @@ static int qd_pop_one_locked(struct qd_queue *q, struct qd_file *f,
 		q->nr_reserved++;
 		return 0;
 	}
-	qd_remove_locked(q, e, dead);
+	qd_remove_locked(q, e, &c->dead);
 	q->pops++;
-	(*removed)++;
+	c->removed++;
 	return 0;
 }
 
@@ -668,11 +720,11 @@ int qd_queue_pop(struct qd_queue *q, struct qd_file *f,
 {
 	struct qd_pop_req req;
 	struct qd_waiter waiter = { .req = &req };
+	struct qd_pop_call call = { .dead = LIST_HEAD_INIT(call.dead) };
 	struct qd_wake_key owed = { }, room = { };
 	bool waited = false, owe = false;
-	unsigned int i = 0, removed = 0;
+	unsigned int i = 0;
 	struct qd_entry *e;
-	LIST_HEAD(dead);
 	int ret = 0;
 
 	qd_waiter_init(&waiter, qd_reader_wake);
@@ -688,8 +740,7 @@ int qd_queue_pop(struct qd_queue *q, struct qd_file *f,
 		e = qd_find_locked(q, &req);
 		if (e) {
 			type = e->type;
-			ret = qd_pop_one_locked(q, f, dst, i, &req, e, &dead,
-						&removed);
+			ret = qd_pop_one_locked(q, f, dst, i, &req, e, &call);
 			if (ret)
 				break;
 			if (type == owed.type)
@@ -707,6 +758,7 @@ int qd_queue_pop(struct qd_queue *q, struct qd_file *f,
 		if (ret)
 			break;
 		seen = q->push_seq;
+		qd_pop_call_forget(&call);
 		mutex_unlock(&q->lock);
 		peek = req.flags & QD_F_PEEK;
 		ret = qd_sleep(&q->readers, &waiter, !peek, &q->push_seq, seen,
@@ -722,9 +774,9 @@ int qd_queue_pop(struct qd_queue *q, struct qd_file *f,
 	room.room = qd_room_locked(q);
 	mutex_unlock(&q->lock);
 
-	qd_entries_free(&dead);
-	if (removed)
-		qd_wake_writers(q, removed, &room);
+	qd_entries_free(&call.dead);
+	if (call.removed)
+		qd_wake_writers(q, call.removed, &room);
 	if (owe)
 		qd_wake_readers(q, 1, &owed);
 	*done = i;
