@@ -17,6 +17,7 @@
 #include <linux/miscdevice.h>
 #include <linux/mutex.h>
 #include <linux/types.h>
+#include <linux/uaccess.h>
 #include <linux/uidgid.h>
 #include <linux/wait.h>
 #include <linux/queue_driver.h>
@@ -99,6 +100,19 @@ struct qd_view {
 	u32 sender_pid;		/* in the caller's pid namespace */
 	u32 sender_uid;		/* in the caller's user namespace */
 };
+
+/*
+ * Copy @v's payload to @to: the second span only when the payload wraps
+ * (a copy of nothing would still be a fault point and an access_ok()).
+ */
+static inline int qd_view_to_user(u8 __user *to, const struct qd_view *v)
+{
+	if (copy_to_user(to, v->p[0], v->n[0]))
+		return -EFAULT;
+	if (v->n[1] && copy_to_user(to + v->n[0], v->p[1], v->n[1]))
+		return -EFAULT;
+	return 0;
+}
 
 /**
  * struct qd_push_src - where pushed messages come from

@@ -263,8 +263,7 @@ static int qd_dst_deliver(struct qd_pop_dst *dst, unsigned int i,
 			return -EFAULT;
 		return -EMSGSIZE;
 	}
-	if (copy_to_user(to, v->p[0], v->n[0]) ||
-	    copy_to_user(to + v->n[0], v->p[1], v->n[1]))
+	if (qd_view_to_user(to, v))
 		return -EFAULT;
 
 	out.id = v->id;

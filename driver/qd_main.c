@@ -156,8 +156,7 @@ static int qd_rdst_deliver(struct qd_pop_dst *dst, unsigned int i,
 
 	if (v->len > r->count)
 		return -EMSGSIZE;
-	if (copy_to_user(r->buf, v->p[0], v->n[0]) ||
-	    copy_to_user(r->buf + v->n[0], v->p[1], v->n[1]))
+	if (qd_view_to_user(r->buf, v))
 		return -EFAULT;
 	r->len = v->len;
 	return 0;
