@@ -10,10 +10,9 @@
  * and learn from fail-nth whether the n-th fault point inside that call
  * was reached (the kernel then failed that allocation or user copy). The
  * sweep ends at the first n the call no longer reaches. Fault points are
- * every slab and page
- * allocation (failslab, fail_page_alloc with ignore-gfp-wait off and
- * min-order 0, set up by the bats suite) and every copy_{from,to}_user
- * (fail_usercopy) the call makes.
+ * every slab and page allocation (failslab, fail_page_alloc with
+ * ignore-gfp-wait off and min-order 0, set up by the bats suite) and
+ * every copy_{from,to}_user (fail_usercopy) the call makes.
  *
  * After each call the queue is checked against what the call returned:
  * - it failed: errno is ENOMEM or EFAULT and the queue is exactly as
