@@ -634,6 +634,7 @@ struct qd_pop_call {
 static void qd_pop_call_forget(struct qd_pop_call *c)
 {
 	c->pid = NULL;
+	c->pid_nr = 0;		/* pid_vnr(NULL) */
 	c->uid_valid = false;
 }
 
@@ -643,8 +644,7 @@ static void qd_pop_call_sender_locked(struct qd_queue *q,
 				      struct qd_view *v)
 {
 	lockdep_assert_held(&q->lock);
-	/* @pid_nr is stale once forgotten, whatever @pid a sender has. */
-	if (!c->pid || c->pid != e->pid) {
+	if (c->pid != e->pid) {
 		c->pid = e->pid;
 		c->pid_nr = pid_vnr(e->pid);
 	}
