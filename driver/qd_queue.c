@@ -610,8 +610,7 @@ int qd_queue_push(struct qd_queue *q, struct qd_push_src *src,
  * @removed:	number of entries on @dead
  * @pid:	the last sender whose pid was translated for the caller, or NULL
  * @pid_nr:	its pid in the caller's pid namespace
- * @uid_valid:	@kuid and @uid hold a translation
- * @kuid:	the last sender's uid
+ * @kuid:	the last sender's uid translated, or INVALID_UID
  * @uid:	@kuid in the caller's user namespace
  *
  * A sender is translated once per run of its messages, not per message: a
@@ -625,7 +624,6 @@ struct qd_pop_call {
 	unsigned int removed;
 	const struct pid *pid;
 	pid_t pid_nr;
-	bool uid_valid;
 	kuid_t kuid;
 	uid_t uid;
 };
@@ -635,7 +633,7 @@ static void qd_pop_call_forget(struct qd_pop_call *c)
 {
 	c->pid = NULL;
 	c->pid_nr = 0;		/* pid_vnr(NULL) */
-	c->uid_valid = false;
+	c->kuid = INVALID_UID;
 }
 
 static void qd_pop_call_sender_locked(struct qd_queue *q,
@@ -648,10 +646,9 @@ static void qd_pop_call_sender_locked(struct qd_queue *q,
 		c->pid = e->pid;
 		c->pid_nr = pid_vnr(e->pid);
 	}
-	if (!c->uid_valid || !uid_eq(c->kuid, e->uid)) {
+	if (!uid_eq(c->kuid, e->uid)) {
 		c->kuid = e->uid;
 		c->uid = from_kuid_munged(current_user_ns(), e->uid);
-		c->uid_valid = true;
 	}
 	v->sender_pid = c->pid_nr;
 	v->sender_uid = c->uid;
@@ -720,7 +717,8 @@ int qd_queue_pop(struct qd_queue *q, struct qd_file *f,
 {
 	struct qd_pop_req req;
 	struct qd_waiter waiter = { .req = &req };
-	struct qd_pop_call call = { .dead = LIST_HEAD_INIT(call.dead) };
+	struct qd_pop_call call = { .dead = LIST_HEAD_INIT(call.dead),
+				    .kuid = INVALID_UID };
 	struct qd_wake_key owed = { }, room = { };
 	bool waited = false, owe = false;
 	unsigned int i = 0;

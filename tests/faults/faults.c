@@ -527,29 +527,30 @@ static int load_step(const char *ko, const char *params, unsigned long n)
 	return !hit;
 }
 
+static int usage(void)
+{
+	fprintf(stderr, "usage: faults [-d DEVICE] [-m ENOMEM,EFAULT] OP | faults load MODULE.ko [PARAMS]\n");
+	return 64;
+}
+
 int main(int argc, char **argv)
 {
 	const char *ko = NULL, *params = "";
 	unsigned long n, min_enomem = 0, min_efault = 0;
-	int opt, sweep, sweeps = 1;
+	int opt, sweep;
 	char tail;
 
 	while ((opt = getopt(argc, argv, "d:m:")) != -1) {
 		if (opt == 'd') {
 			dev_path = optarg;
-		} else if (opt == 'm' &&
+		} else if (opt != 'm' ||
 			   sscanf(optarg, "%lu,%lu%c", &min_enomem, &min_efault,
-				  &tail) == 2) {
-			sweeps = MAX_SWEEPS;
-		} else {
-			fprintf(stderr, "usage: faults [-d DEVICE] [-m ENOMEM,EFAULT] OP | faults load MODULE.ko [PARAMS]\n");
-			return 64;
+				  &tail) != 2) {
+			return usage();
 		}
 	}
-	if (optind >= argc) {
-		fprintf(stderr, "usage: faults [-d DEVICE] [-m ENOMEM,EFAULT] OP | faults load MODULE.ko [PARAMS]\n");
-		return 64;
-	}
+	if (optind >= argc)
+		return usage();
 	op = argv[optind];
 	if (!strcmp(op, "load")) {
 		if (optind + 1 >= argc)
@@ -566,7 +567,8 @@ int main(int argc, char **argv)
 	if (mlockall(MCL_CURRENT | MCL_FUTURE))
 		die("mlockall: %m");
 
-	for (sweep = 0; sweep < sweeps; sweep++) {
+	/* Without -m the minimums are 0: one sweep. */
+	for (sweep = 0; sweep < MAX_SWEEPS; sweep++) {
 		int done = 0;
 
 		if (sweep && n_enomem >= min_enomem && n_efault >= min_efault)
