@@ -16,6 +16,7 @@
 #include <linux/list.h>
 #include <linux/miscdevice.h>
 #include <linux/mutex.h>
+#include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/uaccess.h>
 #include <linux/uidgid.h>
@@ -26,6 +27,7 @@
 #define QD_PREVIEW_LEN		32		/* debugfs payload preview */
 
 struct qd_entry;
+struct qd_scratch;
 
 /**
  * struct qd_queue - one bounded queue of typed messages
@@ -74,12 +76,17 @@ struct qd_queue {
 	wait_queue_head_t readers;	/* pops waiting for a message */
 	wait_queue_head_t writers;	/* pushes waiting for room */
 	wait_queue_head_t pollers;	/* poll(), select(), epoll */
+
+	spinlock_t pool_lock;	/* protects @pool and @nr_pool */
+	struct list_head pool;	/* spare struct qd_entry, no pid held */
+	unsigned int nr_pool;
 };
 
 /* One open file of the device. */
 struct qd_file {
 	struct qd_queue *q;
 	struct list_head reserved;	/* struct qd_resv; under q->lock */
+	struct qd_scratch *scratch;	/* xchg() only: see qd_ioctl.c */
 };
 
 /* How a call may wait. */
@@ -170,6 +177,7 @@ void qd_queue_show(struct qd_queue *q, struct seq_file *m);
 
 /* qd_ioctl.c */
 long qd_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
+void qd_scratch_free(struct qd_file *f);
 void qd_wait_init(struct qd_wait *w, const struct file *file, u32 flags,
 		  s64 timeout_ns);
 

@@ -86,6 +86,41 @@ static int qd_check_batch(const struct qd_batch *b)
 #define QD_STAGE_MSG	256	/* larger payloads are not staged */
 #define QD_STAGE_GFP	(GFP_KERNEL_ACCOUNT | __GFP_NOWARN)
 
+/*
+ * The memory a batch copies its entries and payloads into. A file keeps
+ * the last one it used, for the next batch: allocating it anew each call
+ * cost kmalloc's init_on_alloc memset of every byte, more per message
+ * than the entry itself (DESIGN.md, "Measured a third time"). Taken with
+ * xchg(), so threads calling on one file at once each get their own.
+ */
+struct qd_scratch {
+	size_t size;
+	u8 buf[];
+};
+
+static struct qd_scratch *qd_scratch_get(struct qd_file *f, size_t size)
+{
+	struct qd_scratch *s = xchg(&f->scratch, NULL);
+
+	if (s && s->size >= size)
+		return s;
+	kvfree(s);
+	s = kvmalloc(struct_size(s, buf, size), QD_STAGE_GFP);
+	if (s)
+		s->size = size;
+	return s;
+}
+
+static void qd_scratch_put(struct qd_file *f, struct qd_scratch *s)
+{
+	kvfree(xchg(&f->scratch, s));
+}
+
+void qd_scratch_free(struct qd_file *f)
+{
+	kvfree(f->scratch);
+}
+
 struct qd_umsgs {
 	union {
 		struct qd_push_src src;
@@ -98,6 +133,7 @@ struct qd_umsgs {
 	unsigned int count;
 	u32 entry_flags;		/* flags allowed in an entry */
 	bool push;
+	struct qd_scratch *scratch;	/* holds @kmsgs, then a batch's stage */
 	/* pushes: payloads of messages [0, @staged) back to back */
 	u8 *stage;
 	unsigned int staged;
@@ -131,18 +167,20 @@ static int qd_umsgs_load(struct qd_umsgs *u, unsigned int i)
 }
 
 /* A batch: copy all its entries in at once if they are all readable. */
-static void qd_umsgs_prefetch(struct qd_umsgs *u)
+static void qd_umsgs_prefetch(struct qd_umsgs *u, struct qd_file *f)
 {
-	struct qd_msg *k;
+	size_t size = u->count * sizeof(*u->kmsgs);
+	struct qd_scratch *s;
 
-	k = kvmalloc_array(u->count, sizeof(*k), QD_STAGE_GFP);
-	if (!k)
+	s = qd_scratch_get(f, size + (u->push ? QD_STAGE_MAX : 0));
+	if (!s)
 		return;
-	if (copy_from_user(k, u->umsgs, u->count * sizeof(*k))) {
-		kvfree(k);
+	if (copy_from_user(s->buf, u->umsgs, size)) {
+		qd_scratch_put(f, s);
 		return;
 	}
-	u->kmsgs = k;
+	u->scratch = s;
+	u->kmsgs = (struct qd_msg *)s->buf;
 }
 
 static const struct qd_msg *qd_umsgs_entry(const struct qd_umsgs *u,
@@ -174,11 +212,11 @@ static void qd_umsgs_stage(struct qd_umsgs *u)
 	}
 	if (!n)
 		return;
-	if (total <= sizeof(u->stage_inline))
+	if (u->scratch)
+		u->stage = (u8 *)(u->kmsgs + u->count);
+	else if (total <= sizeof(u->stage_inline))
 		u->stage = u->stage_inline;
 	else
-		u->stage = kmalloc(total, QD_STAGE_GFP);
-	if (!u->stage)
 		return;
 	for (i = 0; i < n; i++) {
 		m = qd_umsgs_entry(u, i);
@@ -192,11 +230,10 @@ static void qd_umsgs_stage(struct qd_umsgs *u)
 	u->staged = i;
 }
 
-static void qd_umsgs_free(struct qd_umsgs *u)
+static void qd_umsgs_done(struct qd_umsgs *u, struct qd_file *f)
 {
-	if (u->stage != u->stage_inline)
-		kfree(u->stage);
-	kvfree(u->kmsgs);
+	if (u->scratch)
+		qd_scratch_put(f, u->scratch);
 }
 
 static int qd_src_describe(struct qd_push_src *src, unsigned int i,
@@ -320,7 +357,7 @@ static long qd_ioc_msg(struct file *file, bool push, void __user *argp)
 	} else {
 		ret = qd_queue_pop(f->q, f, &u.dst, &w, &done);
 	}
-	qd_umsgs_free(&u);
+	qd_umsgs_done(&u, f);
 	return ret;
 }
 
@@ -346,14 +383,14 @@ static long qd_ioc_batch(struct file *file, bool push,
 	qd_umsgs_init(&u, push, u64_to_user_ptr(b.msgs), b.count,
 		      push ? 0 : QD_F_EXCEPT | QD_F_RESERVE);
 	qd_wait_init(&w, file, b.flags, b.timeout_ns);
-	qd_umsgs_prefetch(&u);
+	qd_umsgs_prefetch(&u, f);
 	if (push) {
 		qd_umsgs_stage(&u);
 		ret = qd_queue_push(f->q, &u.src, &w, &done);
 	} else {
 		ret = qd_queue_pop(f->q, f, &u.dst, &w, &done);
 	}
-	qd_umsgs_free(&u);
+	qd_umsgs_done(&u, f);
 	if (put_user(done, &ub->done))
 		return -EFAULT;
 	return ret;

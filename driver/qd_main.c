@@ -65,6 +65,7 @@ static int qd_release(struct inode *inode, struct file *file)
 	struct qd_file *f = file->private_data;
 
 	qd_queue_release(f->q, f);
+	qd_scratch_free(f);
 	kfree(f);
 	return 0;
 }
