@@ -165,6 +165,34 @@ teardown() {
 	assert_output --regexp ' data=b$'
 }
 
+@test "a batch pop stops at a payload it cannot copy out and keeps it and the rest in order" {
+	"$QDT" push --data a
+	"$QDT" push --data b
+	"$QDT" push --data c
+	run "$QDT" batch-pop --count 3 --bad-entry 1 --buf 8
+	assert_success
+	assert_line --index 0 "done=1"
+	assert_line --index 1 --regexp ' data=a$'
+	stat_is messages 2
+	stat_is pops 1
+	run "$QDT" batch-pop --count 2 --buf 8
+	assert_line --index 1 --regexp ' data=b$'
+	assert_line --index 2 --regexp ' data=c$'
+}
+
+@test "a batch pop whose results cannot be written back fails with EFAULT and loses nothing" {
+	"$QDT" push --data a
+	"$QDT" push --data b
+	save_state
+	run "$QDT" batch-pop --count 2 --read-only --buf 8
+	assert_failure 14
+	assert_output "error=EFAULT done=0"
+	assert_state_unchanged
+	run "$QDT" batch-pop --count 2 --buf 8
+	assert_line --index 1 --regexp ' data=a$'
+	assert_line --index 2 --regexp ' data=b$'
+}
+
 @test "a batch pop whose first entry has a bad pointer fails with EFAULT and loses nothing" {
 	"$QDT" push --data a
 	save_state

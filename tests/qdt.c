@@ -867,7 +867,7 @@ struct batch_opts {
 	uint32_t type, flags, reserved, entry_flags, entry_reserved;
 	int64_t timeout, entry_timeout;
 	const char *types, *data, *data_esc, *data_list, *sizes;
-	bool bad, nodata, meta, hex, guard;
+	bool bad, nodata, meta, hex, guard, rdonly;
 };
 
 /*
@@ -898,6 +898,19 @@ static struct qd_msg *msgs_alloc(uint32_t count, bool guard)
 		exit(1);
 	}
 	return (struct qd_msg *)(p + span - len);
+}
+
+/* --read-only: the (--guard-tail) entry array can be read, not written. */
+static void msgs_protect(struct qd_msg *m, uint32_t count)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t len = (count ? count : 1) * sizeof(struct qd_msg);
+	size_t span = (len + page - 1) / page * page;
+
+	if (mprotect((char *)m + len - span, span, PROT_READ)) {
+		perror("qdt: mprotect");
+		exit(1);
+	}
 }
 
 static void msgs_free(struct qd_msg *m, uint32_t count, bool guard)
@@ -1046,6 +1059,7 @@ static int op_batch_pop(int argc, char **argv)
 		BATCH_DEFS(o),
 		OPT("buf", O_U64, &o.bufsize), OPT("no-data", O_BOOL, &o.nodata),
 		OPT("meta", O_BOOL, &o.meta), OPT("hex", O_BOOL, &o.hex),
+		OPT("read-only", O_BOOL, &o.rdonly),
 		OPT_END
 	};
 	uint64_t types[QD_BATCH_MAX];
@@ -1066,7 +1080,7 @@ static int op_batch_pop(int argc, char **argv)
 	fd = dev_fd(&status);
 	if (fd < 0)
 		return status;
-	msgs = msgs_alloc(count, o.guard);
+	msgs = msgs_alloc(count, o.guard || o.rdonly);
 	bufs = xmalloc((count ? count : 1) * o.bufsize);
 	memset(bufs, SENTINEL, (count ? count : 1) * o.bufsize);
 	for (uint32_t i = 0; i < count; i++) {
@@ -1081,6 +1095,8 @@ static int op_batch_pop(int argc, char **argv)
 		m->timeout_ns = o.entry_timeout;
 		m->__reserved = o.entry_reserved;
 	}
+	if (o.rdonly)
+		msgs_protect(msgs, count);
 	status = batch_call(fd, QD_IOC_POP_BATCH, &o, defs, msgs, count, &b);
 	if (status) {
 		fail(status);
@@ -1104,7 +1120,7 @@ static int op_batch_pop(int argc, char **argv)
 		end_line();
 	}
 	free(bufs);
-	msgs_free(msgs, count, o.guard);
+	msgs_free(msgs, count, o.guard || o.rdonly);
 	return status;
 }
 
@@ -1699,6 +1715,7 @@ static void help(void)
 "      [--entry-timeout-ns N] [--entry-reserved X] [--bad-entry I]\n"
 "      [--bad-ptr] [--guard-tail]                   -> done=N ids=a,b\n"
 "  batch-pop [same batch options] [--buf N] [--no-data] [--meta] [--hex]\n"
+"      [--read-only] (the entry array: results cannot be written back)\n"
 "                                 -> done=N, then one line per message\n"
 "  raw-ioctl CMD|NAME [--arg V | --null]            -> ret=N\n"
 "  read [--buf N] [--bad-ptr] [--check-untouched] [--no-data] [--hex]\n"
