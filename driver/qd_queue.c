@@ -141,6 +141,8 @@ static void qd_entries_free(struct qd_queue *q, struct list_head *list)
 	unsigned int n = 0;
 	LIST_HEAD(keep);
 
+	if (list_empty(list))
+		return;	/* a push used all it took: leave the pool lock alone */
 	list_for_each_entry(e, list, node) {
 		put_pid(e->pid);
 		n++;
