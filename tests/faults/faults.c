@@ -193,6 +193,30 @@ static void queue_msgs(unsigned int first, unsigned int n)
 			die("setting up: push: %m");
 }
 
+/*
+ * The driver keeps up to QD_BATCH_MAX freed entries for the next pushes
+ * (QD_POOL_MAX in driver/qd_queue.c), so a push after the pops of the
+ * last step may allocate nothing and have no allocation to fail. Before a
+ * faulted push, queue that many empty messages of BALLAST_TYPE: they
+ * take every spare, so the push allocates. They are popped again (by
+ * type) before the queue is checked.
+ */
+#define BALLAST_TYPE	999
+
+static void ballast(int on)
+{
+	static struct qd_msg ms[QD_BATCH_MAX];
+	struct qd_batch b = { .msgs = (uintptr_t)ms, .count = QD_BATCH_MAX,
+			      .flags = QD_F_NONBLOCK };
+
+	for (unsigned int i = 0; i < QD_BATCH_MAX; i++)
+		ms[i] = (struct qd_msg){ .type = BALLAST_TYPE };
+	if (ioctl(qfd, on ? QD_IOC_PUSH_BATCH : QD_IOC_POP_BATCH, &b) ||
+	    b.done != QD_BATCH_MAX)
+		die("%s the ballast: %m (done %u)", on ? "queuing" : "popping",
+		    b.done);
+}
+
 static void set_size(unsigned long long size)
 {
 	__u64 s = size;
@@ -263,6 +287,7 @@ static int step(unsigned long n)
 	memset(ms, 0, sizeof(ms));
 
 	if (!strcmp(op, "push") || !strcmp(op, "write")) {
+		ballast(1);
 		before = stats();
 		fill(buf, PAYLOAD, 1);
 		m.type = 1001;
@@ -276,9 +301,10 @@ static int step(unsigned long n)
 		failed = outcome(ret, err, hit, n);
 		after = stats();
 		check_counters(&before, &after, !failed, 0, what);
+		ballast(0);
 		if (!strcmp(op, "write")) {
 			/* write(2) pushes QD_TYPE_LOG: check it by hand. */
-			if (after.messages != (unsigned int)!failed)
+			if (after.messages != QD_BATCH_MAX + (unsigned int)!failed)
 				die("%s: %llu messages queued", what, after.messages);
 			if (!failed) {
 				struct qd_msg p = { .data = (uintptr_t)buf,
@@ -386,6 +412,8 @@ static int step(unsigned long n)
 
 		if (!push)
 			queue_msgs(1, BATCH);
+		else
+			ballast(1);
 		for (unsigned int i = 0; i < BATCH; i++) {
 			ms[i].data = (uintptr_t)bufs[i];
 			ms[i].len = PAYLOAD;
@@ -410,6 +438,7 @@ static int step(unsigned long n)
 			die("%s: done=%u of %u without a fault", what, done, BATCH);
 		check_counters(&before, &after, push ? done : 0, push ? 0 : done, what);
 		if (push) {
+			ballast(0);
 			expect_queue(seeds, done, what);
 		} else {
 			for (unsigned int i = 0; i < done; i++) {
