@@ -24,6 +24,7 @@
 #include <linux/poll.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
+#include <linux/sched/task.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -324,9 +325,28 @@ static struct qd_entry *qd_find_locked(struct qd_queue *q,
  * waiter holds at most one keyed wake-up at a time (qd_choose()). poll() has its
  * own queue because its wake function reads the key as an event mask.
  */
+#define QD_WAKE_BATCH	8
+
+/**
+ * struct qd_wake_key - what a keyed wake-up carries
+ * @type:	readers: the type that arrived
+ * @room:	writers: free bytes
+ * @nr_tasks:	how many of @tasks are set
+ * @tasks:	chosen waiters, woken once the wait queue's lock is dropped
+ *
+ * A wake-up of a task runs with the wait queue's lock held and interrupts
+ * off, and can spin until the task's CPU has finished switching away from
+ * it; every other CPU that sleeps or wakes on that queue meanwhile spins
+ * on the lock, with interrupts off too. So a keyed wake-up only chooses
+ * its waiters under the lock (taking a task reference) and wakes them
+ * after, as POSIX mq does with a wake_q (whose functions modules cannot
+ * use). Up to QD_WAKE_BATCH at a time; any more are woken in place.
+ */
 struct qd_wake_key {
-	u32 type;	/* readers: the type that arrived */
-	u64 room;	/* writers: free bytes */
+	u32 type;
+	u64 room;
+	unsigned int nr_tasks;
+	struct task_struct *tasks[QD_WAKE_BATCH];
 };
 
 /**
@@ -345,10 +365,14 @@ struct qd_waiter {
 	u32 type;
 };
 
-/* Like autoremove_wake_function(), recording that @w was chosen. */
+/*
+ * Like autoremove_wake_function(), recording that @w was chosen; with a
+ * key, the wake-up itself is left to qd_wake() while @k has room.
+ */
 static int qd_choose(struct qd_waiter *w, unsigned int mode, int sync,
-		     const struct qd_wake_key *k)
+		     struct qd_wake_key *k)
 {
+	struct task_struct *task = w->wq.private;
 	int ret;
 
 	/*
@@ -358,7 +382,18 @@ static int qd_choose(struct qd_waiter *w, unsigned int mode, int sync,
 	 */
 	if (k && w->chosen)
 		return 0;
-	ret = default_wake_function(&w->wq, mode, sync, NULL);
+	/*
+	 * A task chosen while already awake (timed out, say) finds @chosen
+	 * set before it sleeps again or when it returns: qd_sleep() and the
+	 * callers' pass-on rules see to it that the wake-up is used.
+	 */
+	if (k && k->nr_tasks < QD_WAKE_BATCH) {
+		get_task_struct(task);
+		k->tasks[k->nr_tasks++] = task;
+		ret = 1;
+	} else {
+		ret = default_wake_function(&w->wq, mode, sync, NULL);
+	}
 	if (ret) {
 		if (k) {
 			WRITE_ONCE(w->chosen, true);
@@ -374,7 +409,7 @@ static int qd_reader_wake(struct wait_queue_entry *wq, unsigned int mode,
 			  int sync, void *key)
 {
 	struct qd_waiter *w = container_of(wq, struct qd_waiter, wq);
-	const struct qd_wake_key *k = key;
+	struct qd_wake_key *k = key;
 
 	if (k && !qd_type_matches(w->req, k->type))
 		return 0;
@@ -385,7 +420,7 @@ static int qd_writer_wake(struct wait_queue_entry *wq, unsigned int mode,
 			  int sync, void *key)
 {
 	struct qd_waiter *w = container_of(wq, struct qd_waiter, wq);
-	const struct qd_wake_key *k = key;
+	struct qd_wake_key *k = key;
 
 	if (k && w->need > k->room)
 		return 0;
@@ -399,12 +434,29 @@ static void qd_waiter_init(struct qd_waiter *w, wait_queue_func_t func)
 	INIT_LIST_HEAD(&w->wq.entry);
 }
 
+/* Wake up to @nr waiters on @wq that @key picks (all if @key is NULL). */
+static void qd_wake(wait_queue_head_t *wq, int nr, struct qd_wake_key *key)
+{
+	unsigned int i;
+
+	if (!key) {
+		__wake_up(wq, TASK_INTERRUPTIBLE, 0, NULL);
+		return;
+	}
+	key->nr_tasks = 0;
+	__wake_up(wq, TASK_INTERRUPTIBLE, nr, key);
+	for (i = 0; i < key->nr_tasks; i++) {
+		wake_up_process(key->tasks[i]);
+		put_task_struct(key->tasks[i]);
+	}
+}
+
 /* Wake up to @nr pops for messages of @key's type (all if @key is NULL). */
 static void qd_wake_readers(struct qd_queue *q, int nr,
 			    struct qd_wake_key *key)
 {
 	if (wq_has_sleeper(&q->readers))
-		__wake_up(&q->readers, TASK_INTERRUPTIBLE, key ? nr : 0, key);
+		qd_wake(&q->readers, nr, key);
 	if (wq_has_sleeper(&q->pollers))
 		wake_up_interruptible_poll(&q->pollers, EPOLLIN | EPOLLRDNORM);
 }
@@ -414,7 +466,7 @@ static void qd_wake_writers(struct qd_queue *q, int nr,
 			    struct qd_wake_key *key)
 {
 	if (wq_has_sleeper(&q->writers))
-		__wake_up(&q->writers, TASK_INTERRUPTIBLE, key ? nr : 0, key);
+		qd_wake(&q->writers, nr, key);
 	if (wq_has_sleeper(&q->pollers))
 		wake_up_interruptible_poll(&q->pollers, EPOLLOUT | EPOLLWRNORM);
 }

@@ -429,15 +429,19 @@ static void cmd_wakeups(unsigned long bursts)
 
 /*
  * One-shot waiters: each pops one message (some RESERVE and ACK it) and
- * exits, like `qdctl read -n 1`. Per round, 2-6 of them with random
+ * exits, like `qdctl read -n 1`. Per round, 2-WR_MAX of them with random
  * filters fall asleep one after the other (so the order of the wait queue
- * is random too), then 1-6 messages of random types arrive, one by one or
- * as a batch. Whatever happens, the round must settle with every message
+ * is random too), then 1-WR_MAX messages of random types arrive, one by
+ * one or as a batch. WR_MAX is above the driver's QD_WAKE_BATCH, so a
+ * batch's wake-up sometimes wakes some waiters after its lock and the
+ * rest in place. Whatever happens, the round must settle with every message
  * taken or with no sleeping waiter that would take one of those left: a
  * waiter chosen for one type that takes an older message of another (its
  * filter matches both) must pass the wake-up on, or the waiter for that
  * type sleeps on next to its message.
  */
+#define WR_MAX	12
+
 struct wr_waiter {
 	pthread_t t;
 	int fd;
@@ -517,11 +521,11 @@ static void cmd_wake_rounds(unsigned long rounds)
 	srand(seed);
 	handle(SIGUSR1, false);
 	for (unsigned long r = 0; r < rounds; r++) {
-		struct wr_waiter ws[6];
-		uint32_t types[6];
-		uint64_t data[6];
-		struct qd_msg m[6];
-		int nw = 2 + rand() % 5, nm = 1 + rand() % 6;
+		struct wr_waiter ws[WR_MAX];
+		uint32_t types[WR_MAX];
+		uint64_t data[WR_MAX];
+		struct qd_msg m[WR_MAX];
+		int nw = 2 + rand() % (WR_MAX - 1), nm = 1 + rand() % WR_MAX;
 		uint64_t blocked = stat_u64("blocked_readers");
 		struct timespec t0, t;
 
