@@ -873,13 +873,20 @@ struct batch_opts {
 /*
  * The entry array of a batch: on the heap, or (--guard-tail) ending right
  * before an unmapped page, so that a count field above --count makes the
- * kernel read past what is mapped.
+ * kernel read past what is mapped. Such an array is @len bytes at the end
+ * of @span mapped ones.
  */
-static struct qd_msg *msgs_alloc(uint32_t count, bool guard)
+static void msgs_span(uint32_t count, size_t *len, size_t *span)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	size_t len = (count ? count : 1) * sizeof(struct qd_msg);
-	size_t span = (len + page - 1) / page * page;
+
+	*len = (count ? count : 1) * sizeof(struct qd_msg);
+	*span = (*len + page - 1) / page * page;
+}
+
+static struct qd_msg *msgs_alloc(uint32_t count, bool guard)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), len, span;
 	char *p;
 
 	if (!guard) {
@@ -891,6 +898,7 @@ static struct qd_msg *msgs_alloc(uint32_t count, bool guard)
 		}
 		return m;
 	}
+	msgs_span(count, &len, &span);
 	p = mmap(NULL, span + page, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED || munmap(p + span, page)) {
@@ -903,10 +911,9 @@ static struct qd_msg *msgs_alloc(uint32_t count, bool guard)
 /* --read-only: the (--guard-tail) entry array can be read, not written. */
 static void msgs_protect(struct qd_msg *m, uint32_t count)
 {
-	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	size_t len = (count ? count : 1) * sizeof(struct qd_msg);
-	size_t span = (len + page - 1) / page * page;
+	size_t len, span;
 
+	msgs_span(count, &len, &span);
 	if (mprotect((char *)m + len - span, span, PROT_READ)) {
 		perror("qdt: mprotect");
 		exit(1);
@@ -915,14 +922,14 @@ static void msgs_protect(struct qd_msg *m, uint32_t count)
 
 static void msgs_free(struct qd_msg *m, uint32_t count, bool guard)
 {
-	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	size_t len = (count ? count : 1) * sizeof(struct qd_msg);
-	size_t span = (len + page - 1) / page * page;
+	size_t len, span;
 
-	if (!guard)
+	if (!guard) {
 		free(m);
-	else
-		munmap((char *)m + len - span, span);
+		return;
+	}
+	msgs_span(count, &len, &span);
+	munmap((char *)m + len - span, span);
 }
 
 #define BATCH_DEFS(o) \
