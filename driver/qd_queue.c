@@ -84,30 +84,44 @@ static_assert(QD_MAX_SIZE_LIMIT <= U32_MAX);
  * "Measured"). Lists of them travel through @node. A freed entry goes to
  * the queue's pool of spares, up to QD_POOL_MAX of them, and the next
  * push takes it from there: a kmalloc(), its init_on_alloc memset and a
- * kfree() were a quarter of a batch's time (DESIGN.md, "Measured a third
+ * kfree() were a sixth of a batch's time (DESIGN.md, "Measured a third
  * time"). A spare holds no pid reference. The pool stays charged to
- * whoever allocated its entries; it is at most 64 KiB, on top of the
- * 64 bytes per queued message.
+ * whoever allocated its entries, for as long as the module is loaded; it
+ * is at most 64 KiB, on top of the 64 bytes per queued message.
  */
 #define QD_POOL_MAX	QD_BATCH_MAX
 
-/* The @n-th node of @head (from 1), which has at least @n. */
-static struct list_head *qd_list_nth(struct list_head *head, unsigned int n)
+/*
+ * Move the first @n entries of @from, which has @count, to the front of
+ * @to: in one step when that is all of them, else after a walk of @n.
+ */
+static void qd_list_move_first(struct list_head *to, struct list_head *from,
+			       unsigned int n, unsigned int count)
 {
-	struct list_head *pos = head;
+	struct list_head *pos = from;
+	LIST_HEAD(cut);
 
+	if (!n)
+		return;
+	if (n == count) {
+		list_splice_init(from, to);
+		return;
+	}
 	while (n--)
 		pos = pos->next;
-	return pos;
+	list_cut_position(&cut, from, pos);
+	list_splice(&cut, to);
 }
 
 /*
- * Allocate up to @n entries for messages from the current task, sent as
- * @uid, onto @list, spares first. Returns how many it got: fewer than
+ * Get @n entries for messages from the current task, sent as @uid, onto
+ * @list: spares first, then allocated; and up to @extra more if there are
+ * spares for them (never allocated). Returns how many it got: fewer than
  * @n only when memory ran out.
  */
 static unsigned int qd_entries_alloc(struct qd_queue *q, struct list_head *list,
-				     unsigned int n, kuid_t uid)
+				     unsigned int n, unsigned int extra,
+				     kuid_t uid)
 {
 	struct pid *pid = task_tgid(current);
 	struct qd_entry *e;
@@ -115,9 +129,8 @@ static unsigned int qd_entries_alloc(struct qd_queue *q, struct list_head *list,
 	LIST_HEAD(got);
 
 	spin_lock(&q->pool_lock);
-	i = min(n, q->nr_pool);
-	if (i)
-		list_cut_position(&got, &q->pool, qd_list_nth(&q->pool, i));
+	i = min(n + extra, q->nr_pool);
+	qd_list_move_first(&got, &q->pool, i, q->nr_pool);
 	q->nr_pool -= i;
 	spin_unlock(&q->pool_lock);
 	for (; i < n; i++) {
@@ -139,8 +152,7 @@ static unsigned int qd_entries_alloc(struct qd_queue *q, struct list_head *list,
 static void qd_entries_free(struct qd_queue *q, struct list_head *list)
 {
 	struct qd_entry *e, *tmp;
-	unsigned int n = 0;
-	LIST_HEAD(keep);
+	unsigned int n = 0, keep;
 
 	if (list_empty(list))
 		return;	/* a push used all it took: leave the pool lock alone */
@@ -149,11 +161,9 @@ static void qd_entries_free(struct qd_queue *q, struct list_head *list)
 		n++;
 	}
 	spin_lock(&q->pool_lock);
-	n = min(n, QD_POOL_MAX - q->nr_pool);
-	if (n)
-		list_cut_position(&keep, list, qd_list_nth(list, n));
-	list_splice(&keep, &q->pool);
-	q->nr_pool += n;
+	keep = min(n, QD_POOL_MAX - q->nr_pool);
+	qd_list_move_first(&q->pool, list, keep, n);
+	q->nr_pool += keep;
 	spin_unlock(&q->pool_lock);
 	list_for_each_entry_safe(e, tmp, list, node)
 		kfree(e);
@@ -325,7 +335,8 @@ static struct qd_entry *qd_find_locked(struct qd_queue *q,
  * waiter holds at most one keyed wake-up at a time (qd_choose()). poll() has its
  * own queue because its wake function reads the key as an event mask.
  */
-#define QD_WAKE_BATCH	8
+
+#define QD_WAKE_BATCH	8	/* chosen tasks a key carries */
 
 /**
  * struct qd_wake_key - what a keyed wake-up carries
@@ -385,7 +396,9 @@ static int qd_choose(struct qd_waiter *w, unsigned int mode, int sync,
 	/*
 	 * A task chosen while already awake (timed out, say) finds @chosen
 	 * set before it sleeps again or when it returns: qd_sleep() and the
-	 * callers' pass-on rules see to it that the wake-up is used.
+	 * callers' pass-on rules see to it that the wake-up is used, if
+	 * later than a sleeping waiter would have (default_wake_function()
+	 * passes a running task by).
 	 */
 	if (k && k->nr_tasks < QD_WAKE_BATCH) {
 		get_task_struct(task);
@@ -592,12 +605,20 @@ static unsigned int qd_prealloc_count(struct qd_queue *q, unsigned int count)
 	return clamp_t(u64, fit, 1, min(count, QD_PREALLOC_MAX));
 }
 
-/* The next entry for a push, from @spare or allocated; NULL: -ENOMEM. */
+/*
+ * The next entry for a push with @left messages to go, from @spare or
+ * else got: one allocated at most, but as many spares as it could use,
+ * up to QD_PREALLOC_MAX, so that the pool lock is taken once a chunk.
+ * NULL: -ENOMEM.
+ */
 static struct qd_entry *qd_spare_entry(struct qd_queue *q,
 				       struct list_head *spare, bool *nomem,
-				       kuid_t uid)
+				       unsigned int left, kuid_t uid)
 {
-	if (list_empty(spare) && !*nomem && !qd_entries_alloc(q, spare, 1, uid))
+	unsigned int extra = min(left, QD_PREALLOC_MAX) - 1;
+
+	if (list_empty(spare) && !*nomem &&
+	    !qd_entries_alloc(q, spare, 1, extra, uid))
 		*nomem = true;
 	return list_first_entry_or_null(spare, struct qd_entry, node);
 }
@@ -631,7 +652,7 @@ int qd_queue_push(struct qd_queue *q, struct qd_push_src *src,
 	u64 now;
 
 	want = qd_prealloc_count(q, src->count);
-	nomem = qd_entries_alloc(q, &spare, want, src->uid) < want;
+	nomem = qd_entries_alloc(q, &spare, want, 0, src->uid) < want;
 	qd_waiter_init(&waiter, qd_writer_wake);
 	mutex_lock(&q->lock);
 	now = ktime_get_real_ns();
@@ -646,7 +667,8 @@ int qd_queue_push(struct qd_queue *q, struct qd_push_src *src,
 			break;
 		}
 		if (qd_fits_locked(q, len)) {
-			e = qd_spare_entry(q, &spare, &nomem, src->uid);
+			e = qd_spare_entry(q, &spare, &nomem, src->count - i,
+					   src->uid);
 			if (!e) {
 				ret = -ENOMEM;
 				break;
