@@ -211,10 +211,11 @@ static void ballast(int on)
 
 	for (unsigned int i = 0; i < QD_BATCH_MAX; i++)
 		ms[i] = (struct qd_msg){ .type = BALLAST_TYPE };
-	if (ioctl(qfd, on ? QD_IOC_PUSH_BATCH : QD_IOC_POP_BATCH, &b) ||
-	    b.done != QD_BATCH_MAX)
-		die("%s the ballast: %m (done %u)", on ? "queuing" : "popping",
-		    b.done);
+	if (ioctl(qfd, on ? QD_IOC_PUSH_BATCH : QD_IOC_POP_BATCH, &b))
+		die("%s the ballast: %m", on ? "queuing" : "popping");
+	if (b.done != QD_BATCH_MAX)
+		die("%s the ballast: done %u of %u", on ? "queuing" : "popping",
+		    b.done, QD_BATCH_MAX);
 }
 
 static void set_size(unsigned long long size)
