@@ -145,6 +145,57 @@ struct qd_umsgs {
 	u8 stage_inline[QD_STAGE_MSG];	/* a small single push's payload */
 };
 
+/*
+ * struct qd_msg in and out a field at a time, in one user-access window,
+ * rather than copy_{from,to}_user() of the whole struct: what a call
+ * reads is its in-fields and what it writes is its out-fields, a move
+ * each, as epoll_wait() and filldir() write their results. Where the
+ * benchmark runs (QEMU TCG, a CPU with ERMS) copy_from_user() is an
+ * emulated `rep movsb`, a byte an iteration, and a batch's entries and
+ * results were more bytes than its payloads (DESIGN.md, "Measured a
+ * fourth time").
+ */
+static bool qd_msgs_get(struct qd_msg *m, const struct qd_msg __user *um,
+			unsigned int n)
+{
+	if (!user_access_begin(um, n * sizeof(*um)))
+		return false;
+	for (; n; n--, m++, um++) {
+		unsafe_get_user(m->data, &um->data, fault);
+		unsafe_get_user(m->timeout_ns, &um->timeout_ns, fault);
+		unsafe_get_user(m->len, &um->len, fault);
+		unsafe_get_user(m->type, &um->type, fault);
+		unsafe_get_user(m->flags, &um->flags, fault);
+		unsafe_get_user(m->__reserved, &um->__reserved, fault);
+		m->id = 0;
+		m->time_ns = 0;
+		m->sender_pid = 0;
+		m->sender_uid = 0;
+	}
+	user_access_end();
+	return true;
+fault:
+	user_access_end();
+	return false;
+}
+
+static int qd_msg_put_result(struct qd_msg __user *um, const struct qd_view *v)
+{
+	if (!user_access_begin(um, sizeof(*um)))
+		return -EFAULT;
+	unsafe_put_user(v->id, &um->id, fault);
+	unsafe_put_user(v->time_ns, &um->time_ns, fault);
+	unsafe_put_user(v->len, &um->len, fault);
+	unsafe_put_user(v->type, &um->type, fault);
+	unsafe_put_user(v->sender_pid, &um->sender_pid, fault);
+	unsafe_put_user(v->sender_uid, &um->sender_uid, fault);
+	user_access_end();
+	return 0;
+fault:
+	user_access_end();
+	return -EFAULT;
+}
+
 static int qd_umsgs_check(const struct qd_umsgs *u, const struct qd_msg *m)
 {
 	return u->push ? qd_check_push(m, u->entry_flags) :
@@ -159,7 +210,7 @@ static int qd_umsgs_load(struct qd_umsgs *u, unsigned int i)
 		return 0;
 	if (u->kmsgs)
 		u->cur = u->kmsgs[i];
-	else if (copy_from_user(&u->cur, &u->umsgs[i], sizeof(u->cur)))
+	else if (!qd_msgs_get(&u->cur, &u->umsgs[i], 1))
 		return -EFAULT;
 	ret = qd_umsgs_check(u, &u->cur);
 	if (ret)
@@ -177,7 +228,7 @@ static void qd_umsgs_prefetch(struct qd_umsgs *u, struct qd_file *f)
 	s = qd_scratch_get(f, size + (u->push ? QD_STAGE_MAX : 0));
 	if (!s)
 		return;
-	if (copy_from_user(s->buf, u->umsgs, size)) {
+	if (!qd_msgs_get((struct qd_msg *)s->buf, u->umsgs, u->count)) {
 		qd_scratch_put(f, s);
 		return;
 	}
@@ -294,7 +345,6 @@ static int qd_dst_deliver(struct qd_pop_dst *dst, unsigned int i,
 {
 	struct qd_umsgs *u = container_of(dst, struct qd_umsgs, dst);
 	u8 __user *to = u64_to_user_ptr(u->cur.data);
-	struct qd_msg out = u->cur;
 
 	if (v->len > u->cur.len) {
 		/* Say how big a buffer it takes; the message stays. */
@@ -304,16 +354,7 @@ static int qd_dst_deliver(struct qd_pop_dst *dst, unsigned int i,
 	}
 	if (qd_view_to_user(to, v))
 		return -EFAULT;
-
-	out.id = v->id;
-	out.time_ns = v->time_ns;
-	out.len = v->len;
-	out.type = v->type;
-	out.sender_pid = v->sender_pid;
-	out.sender_uid = v->sender_uid;
-	if (copy_to_user(&u->umsgs[i], &out, sizeof(out)))
-		return -EFAULT;
-	return 0;
+	return qd_msg_put_result(&u->umsgs[i], v);
 }
 
 static void qd_umsgs_init(struct qd_umsgs *u, bool push, void __user *msgs,

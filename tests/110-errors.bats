@@ -106,6 +106,31 @@ teardown() {
 	assert_output --regexp ' type=100 len=5 data=keep1$'
 }
 
+@test "push and pop with a struct qd_msg that cannot be read fail with EFAULT" {
+	local op arg
+	for op in push pop; do
+		for arg in --null "--arg 0xffffffff81000000"; do
+			# shellcheck disable=SC2086 # $arg is an option and its value
+			run "$QDT" raw-ioctl "$op" $arg
+			assert_failure 14
+			assert_output "error=EFAULT"
+		done
+	done
+	assert_state_unchanged
+}
+
+@test "a pop whose struct qd_msg cannot be written fails with EFAULT and the message stays" {
+	local pops
+	pops=$(qd_stat pops)
+	run "$QDT" pop --read-only
+	assert_failure 14
+	assert_output "error=EFAULT"
+	stat_is pops "$pops"
+	assert_state_unchanged
+	run "$QDT" pop
+	assert_output --regexp ' type=100 len=5 data=keep1$'
+}
+
 @test "a reserving pop into a bad pointer fails with EFAULT and reserves nothing" {
 	run "$QDT" pop --reserve --bad-ptr
 	assert_failure 14

@@ -40,6 +40,14 @@ teardown() {
 	stat_is messages 0
 }
 
+@test "a batch pop writes every out field of what it pops and nothing of the rest" {
+	"$QDT" push --repeat 2 --data m
+	run "$QDT" batch-pop --count 3 --buf 8 --flags nonblock --check-struct
+	assert_success
+	assert_line --index 0 "done=2"
+	assert_line --index 3 "struct=ok"
+}
+
 @test "a batch pop honours each entry's type filter and QD_F_EXCEPT" {
 	"$QDT" push --type 1 --data a
 	"$QDT" push --type 2 --data b

@@ -68,20 +68,24 @@ faults_ok() {
 	[ "$efault" -ge "$3" ] || fail "expected at least $3 EFAULT, got $efault"
 }
 
+# A single push or pop has one injectable EFAULT: its payload's copy. The
+# struct qd_msg it reads and the results it writes go field by field
+# through unsafe_{get,put}_user() (driver/qd_ioctl.c), which fail_usercopy
+# does not reach; their faults are the bad-pointer tests of 110 and 170.
 @test "every fault in a push fails it with ENOMEM or EFAULT and queues nothing" {
-	faults_ok push 1 2
+	faults_ok push 1 1
 }
 
 @test "every fault in a pop fails it with EFAULT and keeps the message" {
-	faults_ok pop 0 2
+	faults_ok pop 0 1
 }
 
 @test "every fault in a peek leaves the queue as it was" {
-	faults_ok peek 0 2
+	faults_ok peek 0 1
 }
 
 @test "every fault in a reserving pop keeps the message visible and unreserved" {
-	faults_ok reserve 0 2
+	faults_ok reserve 0 1
 }
 
 @test "every fault in an ack keeps the reservation" {

@@ -590,6 +590,10 @@ static int op_push(int argc, char **argv)
 	return status;
 }
 
+static struct qd_msg *msgs_alloc(uint32_t count, bool guard);
+static void msgs_protect(struct qd_msg *m, uint32_t count);
+static void msgs_free(struct qd_msg *m, uint32_t count, bool guard);
+
 static int op_pop(int argc, char **argv)
 {
 	uint32_t type = QD_TYPE_ANY, flags = 0, reserved = 0;
@@ -597,7 +601,7 @@ static int op_pop(int argc, char **argv)
 	uint64_t bufsize = DEFAULT_BUF, lenfield = 0, ptr = 0, count = 1;
 	bool nonblock = false, peek = false, except = false, reserve = false;
 	bool bad = false, untouched = false, chkstruct = false, meta = false;
-	bool hex = false, nodata = false;
+	bool hex = false, nodata = false, rdonly = false;
 	struct optdef defs[] = {
 		OPT("type", O_U32, &type), OPT("flags", O_FLAGS, &flags),
 		OPT("nonblock", O_BOOL, &nonblock), OPT("peek", O_BOOL, &peek),
@@ -608,11 +612,11 @@ static int op_pop(int argc, char **argv)
 		OPT("check-untouched", O_BOOL, &untouched),
 		OPT("check-struct", O_BOOL, &chkstruct), OPT("meta", O_BOOL, &meta),
 		OPT("hex", O_BOOL, &hex), OPT("no-data", O_BOOL, &nodata),
-		OPT("count", O_U64, &count),
+		OPT("count", O_U64, &count), OPT("read-only", O_BOOL, &rdonly),
 		OPT_END
 	};
 	unsigned char *buf;
-	struct qd_msg m;
+	struct qd_msg m, *ro = NULL;
 	int npos, ret, fd, status = 0;
 
 	ret = parse_args(argc, argv, defs, NULL, 0, &npos);
@@ -646,7 +650,19 @@ static int op_pop(int argc, char **argv)
 			m.sender_uid = PAT32;
 		}
 		trace_msg("pop", &m);
-		if (ioctl(fd, QD_IOC_POP, &m)) {
+		if (rdonly) {
+			/* the struct can be read, not written: no result */
+			ro = msgs_alloc(1, true);
+			*ro = m;
+			msgs_protect(ro, 1);
+		}
+		ret = ioctl(fd, QD_IOC_POP, ro ? ro : &m);
+		if (ro) {
+			m = *ro;
+			msgs_free(ro, 1, true);
+			ro = NULL;
+		}
+		if (ret) {
 			int err = errno;
 
 			status = fail(err);
@@ -867,7 +883,7 @@ struct batch_opts {
 	uint32_t type, flags, reserved, entry_flags, entry_reserved;
 	int64_t timeout, entry_timeout;
 	const char *types, *data, *data_esc, *data_list, *sizes;
-	bool bad, nodata, meta, hex, guard, rdonly;
+	bool bad, nodata, meta, hex, guard, rdonly, chkstruct;
 };
 
 /*
@@ -1059,6 +1075,38 @@ static int op_batch_push(int argc, char **argv)
 	return status;
 }
 
+/*
+ * --check-struct: a popped entry has every out-field written and its
+ * in-fields as they were; an entry past done is not written at all.
+ */
+static const char *batch_entry_check(const struct qd_msg *m, bool popped,
+				     const struct batch_opts *o,
+				     const unsigned char *buf)
+{
+	if (popped && (m->id == PAT64 || m->id == 0))
+		return "id";
+	if (popped && (m->time_ns == PAT64 || m->time_ns == 0))
+		return "time_ns";
+	if (popped && m->sender_pid == PAT32)
+		return "sender_pid";
+	if (popped && m->sender_uid == PAT32)
+		return "sender_uid";
+	if (!popped && (m->id != PAT64 || m->time_ns != PAT64 ||
+			m->sender_pid != PAT32 || m->sender_uid != PAT32))
+		return "id/time_ns/sender (written past done)";
+	if (!popped && m->len != (uint32_t)o->bufsize)
+		return "len (written past done)";
+	if (m->data != user_ptr(buf))
+		return "data";
+	if (m->flags != o->entry_flags)
+		return "flags";
+	if (m->timeout_ns != o->entry_timeout)
+		return "timeout_ns";
+	if (m->__reserved != o->entry_reserved)
+		return "__reserved";
+	return NULL;
+}
+
 static int op_batch_pop(int argc, char **argv)
 {
 	struct batch_opts o = { .count = 1, .bufsize = 65536 };
@@ -1067,6 +1115,7 @@ static int op_batch_pop(int argc, char **argv)
 		OPT("buf", O_U64, &o.bufsize), OPT("no-data", O_BOOL, &o.nodata),
 		OPT("meta", O_BOOL, &o.meta), OPT("hex", O_BOOL, &o.hex),
 		OPT("read-only", O_BOOL, &o.rdonly),
+		OPT("check-struct", O_BOOL, &o.chkstruct),
 		OPT_END
 	};
 	uint64_t types[QD_BATCH_MAX];
@@ -1101,6 +1150,12 @@ static int op_batch_pop(int argc, char **argv)
 		m->flags = o.entry_flags;
 		m->timeout_ns = o.entry_timeout;
 		m->__reserved = o.entry_reserved;
+		if (o.chkstruct) {
+			m->id = PAT64;
+			m->time_ns = PAT64;
+			m->sender_pid = PAT32;
+			m->sender_uid = PAT32;
+		}
 	}
 	if (o.rdonly)
 		msgs_protect(msgs, count);
@@ -1124,6 +1179,20 @@ static int op_batch_pop(int argc, char **argv)
 		if (!o.nodata)
 			data_field(bufs + i * o.bufsize,
 				   m->len <= o.bufsize ? m->len : o.bufsize, o.hex);
+		end_line();
+	}
+	for (uint32_t i = 0; o.chkstruct && status == 0 && i < count; i++) {
+		const char *bad = batch_entry_check(&msgs[i], i < b.done, &o,
+						    bufs + i * o.bufsize);
+
+		if (bad) {
+			status = check_failed(argv[0], "entry %u: field %s not as expected",
+					      i, bad);
+			end_line();
+		}
+	}
+	if (o.chkstruct && status == 0) {
+		field("struct=ok");
 		end_line();
 	}
 	free(bufs);
@@ -1712,6 +1781,7 @@ static void help(void)
 "  pop [--type T] [--flags F] [--nonblock] [--peek] [--except] [--reserve]\n"
 "      [--timeout-ns N] [--buf N] [--len N] [--bad-ptr | --ptr A]\n"
 "      [--reserved X] [--check-untouched] [--check-struct] [--meta] [--hex]\n"
+"      [--read-only] (the struct: the result cannot be written back)\n"
 "      [--no-data] [--count N]          -> id=N type=T len=L ... data=...\n"
 "  ack ID | nack ID [--bad-ptr]                     -> acked=ID | nacked=ID\n"
 "  stats [FIELD...] [--check] [--bad-ptr]  -> size=.. used=.. (FIELDs: in that order)\n"
@@ -1723,6 +1793,7 @@ static void help(void)
 "      [--bad-ptr] [--guard-tail]                   -> done=N ids=a,b\n"
 "  batch-pop [same batch options] [--buf N] [--no-data] [--meta] [--hex]\n"
 "      [--read-only] (the entry array: results cannot be written back)\n"
+"      [--check-struct] (out-fields written, in-fields kept, nothing past done)\n"
 "                                 -> done=N, then one line per message\n"
 "  raw-ioctl CMD|NAME [--arg V | --null]            -> ret=N\n"
 "  read [--buf N] [--bad-ptr] [--check-untouched] [--no-data] [--hex]\n"
