@@ -71,16 +71,17 @@ static int qd_check_batch(const struct qd_batch *b)
  * the queue asks for it).
  *
  * What can be copied in before the queue lock is taken, is: a batch's
- * entries in one copy, and a push's payloads of up to QD_STAGE_MSG bytes,
- * QD_STAGE_MAX in all, into a staging buffer. Under the lock those
- * payloads are then a memcpy() into the ring, and the lock is held for
- * less (DESIGN.md, "Measured"). The rest (an entry array that does not
- * copy in whole, larger payloads, payloads past the limit) is copied
- * under the lock as before. A payload that fails to copy in stops the
- * staging and fails with -EFAULT when the queue gets to it, so errors are
- * reported for the same message either way; nothing after a bad entry
- * or payload is copied at all. Staging memory is charged like the queue's, as
- * a blocked push can hold it for long.
+ * entries, in one user-access window (qd_msgs_get()), and a push's
+ * payloads of up to QD_STAGE_MSG bytes, QD_STAGE_MAX in all, into a
+ * staging buffer. Under the lock those payloads are then a memcpy() into
+ * the ring, and the lock is held for less (DESIGN.md, "Measured"). The
+ * rest (an entry array that cannot be read whole, larger payloads,
+ * payloads past the limit) is copied under the lock as before. A payload
+ * that fails to copy in stops the staging and fails with -EFAULT when
+ * the queue gets to it, so errors are reported for the same message
+ * either way; nothing after a bad entry or payload is copied at all.
+ * Staging memory is charged like the queue's, as a blocked push can hold
+ * it for long.
  */
 #define QD_STAGE_MAX	SZ_4K
 #define QD_STAGE_MSG	256	/* larger payloads are not staged */
@@ -151,9 +152,9 @@ struct qd_umsgs {
  * reads is its in-fields and what it writes is its out-fields, a move
  * each, as epoll_wait() and filldir() write their results. Where the
  * benchmark runs (QEMU TCG, a CPU with ERMS) copy_from_user() is an
- * emulated `rep movsb`, a byte an iteration, and a batch's entries and
- * results were more bytes than its payloads (DESIGN.md, "Measured a
- * fourth time").
+ * emulated `rep movsb`, a byte an iteration, and for short messages
+ * (qdctl's log lines) the entries and results were more bytes than the
+ * payloads (DESIGN.md, "Measured a fourth time").
  */
 static bool qd_msgs_get(struct qd_msg *m, const struct qd_msg __user *um,
 			unsigned int n)

@@ -45,7 +45,16 @@ teardown() {
 	run "$QDT" batch-pop --count 3 --buf 8 --flags nonblock --check-struct
 	assert_success
 	assert_line --index 0 "done=2"
+	assert_line --index 1 --regexp '^id=[0-9]+ type=100 len=1 data=m$'
+	assert_line --index 2 --regexp '^id=[0-9]+ type=100 len=1 data=m$'
 	assert_line --index 3 "struct=ok"
+	# stopped by a message too big: only that entry's len is written
+	"$QDT" push --data m
+	"$QDT" push --data toolong
+	run "$QDT" batch-pop --count 3 --buf 4 --check-struct
+	assert_success
+	assert_line --index 0 "done=1"
+	assert_line --index 2 "struct=ok"
 }
 
 @test "a batch pop honours each entry's type filter and QD_F_EXCEPT" {
