@@ -207,6 +207,34 @@ teardown() {
 	assert_output --regexp ' len=3 untouched=ok data=abc$'
 }
 
+@test "a payload that wraps around the end of the ring pops whole, up to an inaccessible page, and faults on the byte past it" {
+	# In a 1024-byte ring: A (700 bytes) at 0, B (100) at 700; popping A
+	# moves the head to 700, so C (250 or 300) goes at 800 and wraps to
+	# the start. 250 bytes go out a word at a time (driver/qd.h), 300
+	# through copy_to_user(): each in two spans, the fault in the second.
+	local len want=abcdefghijklmnopqrstuvwxyz
+	while [ ${#want} -lt 300 ]; do
+		want+=$want
+	done
+	"$QDT" setsize 1024 >/dev/null
+	for len in 250 300; do
+		"$QDT" push --type 1 --len 700 >/dev/null
+		"$QDT" push --type 2 --len 100 >/dev/null
+		"$QDT" pop --type 1 --buf 700 >/dev/null
+		"$QDT" push --type 3 --len "$len" >/dev/null
+		save_state
+		run "$QDT" pop --type 3 --buf "$len" --page-end 1
+		assert_failure 14
+		assert_output "error=EFAULT"
+		assert_state_unchanged
+		run "$QDT" pop --type 3 --buf "$len" --page-end 0
+		assert_success
+		assert_output --regexp " type=3 len=$len data=${want:0:len}\$"
+		"$QDT" pop --type 2 --buf 100 >/dev/null
+		stat_is messages 0
+	done
+}
+
 @test "pop writes every out field of struct qd_msg" {
 	"$QDT" push --data abc --type 9
 	run "$QDT" pop --check-struct --meta

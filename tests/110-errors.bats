@@ -137,6 +137,64 @@ teardown() {
 	assert_state_unchanged
 }
 
+# The payload pattern qdt push --len N sends: a..z repeated.
+pattern() {
+	local p=abcdefghijklmnopqrstuvwxyz
+	while [ ${#p} -lt "$1" ]; do
+		p+=$p
+	done
+	printf '%s\n' "${p:0:$1}"
+}
+
+@test "a push reads its payload right up to an inaccessible page and faults on the byte past it" {
+	# Both sides of the 256 bytes that are staged before the lock
+	# (driver/qd_ioctl.c), and tails shorter than a word.
+	local len
+	for len in 1 7 37 64 256 257 300 4096; do
+		echo "# len $len" >&3
+		save_state
+		run "$QDT" push --type 300 --len "$len" --page-end 1
+		assert_failure 14
+		assert_output "error=EFAULT"
+		assert_state_unchanged
+		run "$QDT" push --type 300 --len "$len" --page-end 0
+		assert_success
+		run "$QDT" pop --type 300 --buf "$len"
+		assert_output --regexp " type=300 len=$len data=$(pattern "$len")\$"
+	done
+}
+
+@test "a pop writes its payload right up to an inaccessible page, and one that would go past it faults and keeps the message" {
+	# Up to 256 bytes go out a word at a time (qd_view_to_user() in
+	# driver/qd.h), more through copy_to_user(): both sides of that
+	# line, and tails shorter than a word.
+	local len
+	for len in 1 7 37 64 256 257 300 4096; do
+		echo "# len $len" >&3
+		"$QDT" push --type 300 --len "$len" >/dev/null
+		save_state
+		run "$QDT" pop --type 300 --buf "$len" --page-end 1
+		assert_failure 14
+		assert_output "error=EFAULT"
+		assert_state_unchanged
+		run "$QDT" pop --type 300 --buf "$len" --page-end 0
+		assert_success
+		assert_output --regexp " type=300 len=$len data=$(pattern "$len")\$"
+	done
+}
+
+@test "a zero-length payload is neither read nor written, whatever its pointer" {
+	run "$QDT" push --type 300 --len 0 --ptr 0xffffffff81000000
+	assert_success
+	run "$QDT" pop --type 300 --len 0 --buf 0 --ptr 0xffffffff81000000
+	assert_success
+	assert_output --regexp " type=300 len=0 data=$"
+	run "$QDT" push --type 300 --len 0 --bad-ptr
+	assert_success
+	run "$QDT" pop --type 300 --len 0 --buf 0 --bad-ptr
+	assert_success
+}
+
 @test "pop into a short buffer fails with EMSGSIZE, sets len to the size needed and keeps the message" {
 	run "$QDT" pop --buf 4 --check-untouched
 	assert_failure 90

@@ -430,6 +430,42 @@ static void *xmalloc(size_t n)
 }
 
 /*
+ * push/pop --page-end OVER: a payload buffer of @size bytes whose last
+ * OVER bytes (at most a page) lie in an inaccessible page, the rest
+ * ending where an accessible page ends. The kernel must copy right up to
+ * that end, and fault on the first byte past it.
+ */
+struct edge_buf {
+	unsigned char *base, *p;
+	size_t len;
+};
+
+static bool edge_alloc(struct edge_buf *e, size_t size, size_t over)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), mapped, span;
+
+	if (over > size || over > page)
+		return false;
+	mapped = size - over;
+	span = (mapped + page - 1) / page * page;
+	e->len = span + page;
+	e->base = mmap(NULL, e->len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (e->base == MAP_FAILED ||
+	    mprotect(e->base + span, page, PROT_NONE)) {
+		perror("qdt: mmap");
+		exit(1);
+	}
+	e->p = e->base + span - mapped;
+	return true;
+}
+
+static void edge_free(struct edge_buf *e)
+{
+	munmap(e->base, e->len);
+}
+
+/*
  * The payload an op asked for: --data STR, --data-esc STR or --len N (a
  * pattern). Returns 0, or EXIT_USAGE when they are combined.
  */
@@ -521,8 +557,9 @@ static int op_push(int argc, char **argv)
 {
 	uint32_t type = QD_TYPE_LOG, flags = 0, reserved = 0;
 	int64_t timeout = 0;
-	uint64_t len = 0, ptr = 0, repeat = 1, first = 0, count;
+	uint64_t len = 0, ptr = 0, repeat = 1, first = 0, count, over = 0;
 	bool nonblock = false, bad = false, meta = false;
+	struct edge_buf edge;
 	const char *data = NULL, *data_esc = NULL;
 	struct optdef defs[] = {
 		OPT("type", O_U32, &type), OPT("flags", O_FLAGS, &flags),
@@ -531,7 +568,7 @@ static int op_push(int argc, char **argv)
 		OPT("data-esc", O_STR, &data_esc), OPT("bad-ptr", O_BOOL, &bad),
 		OPT("ptr", O_U64, &ptr), OPT("reserved", O_U32, &reserved),
 		OPT("repeat", O_U64, &repeat), OPT("meta", O_BOOL, &meta),
-		OPT_END
+		OPT("page-end", O_U64, &over), OPT_END
 	};
 	struct qd_msg m;
 	char *buf;
@@ -553,6 +590,15 @@ static int op_push(int argc, char **argv)
 	}
 	if (n > UINT32_MAX)
 		return usage_error(argv[0], "--len too large");
+	if (seen(defs, "page-end")) {
+		if (!buf || !edge_alloc(&edge, n, over)) {
+			free(buf);
+			return usage_error(argv[0],
+				"--page-end needs a payload of at least that many bytes, at most a page more");
+		}
+		/* what lies past the mapping is the kernel's to fault on */
+		memcpy(edge.p, buf, n - over);
+	}
 	if (nonblock)
 		flags |= QD_F_NONBLOCK;
 	fd = dev_fd(&status);
@@ -561,7 +607,8 @@ static int op_push(int argc, char **argv)
 
 	for (count = 0; count < repeat; count++) {
 		memset(&m, 0, sizeof(m));
-		m.data = bad ? BAD_PTR : seen(defs, "ptr") ? ptr : user_ptr(buf);
+		m.data = bad ? BAD_PTR : seen(defs, "ptr") ? ptr :
+			 seen(defs, "page-end") ? user_ptr(edge.p) : user_ptr(buf);
 		m.len = (uint32_t)n;
 		m.type = type;
 		m.flags = flags;
@@ -586,6 +633,8 @@ static int op_push(int argc, char **argv)
 	if (meta)
 		field("pid=%d uid=%u", (int)getpid(), (unsigned int)geteuid());
 	end_line();
+	if (seen(defs, "page-end"))
+		edge_free(&edge);
 	free(buf);
 	return status;
 }
@@ -599,6 +648,7 @@ static int op_pop(int argc, char **argv)
 	uint32_t type = QD_TYPE_ANY, flags = 0, reserved = 0;
 	int64_t timeout = 0;
 	uint64_t bufsize = DEFAULT_BUF, lenfield = 0, ptr = 0, count = 1;
+	uint64_t over = 0, mapped;
 	bool nonblock = false, peek = false, except = false, reserve = false;
 	bool bad = false, untouched = false, chkstruct = false, meta = false;
 	bool hex = false, nodata = false, rdonly = false;
@@ -613,10 +663,11 @@ static int op_pop(int argc, char **argv)
 		OPT("check-struct", O_BOOL, &chkstruct), OPT("meta", O_BOOL, &meta),
 		OPT("hex", O_BOOL, &hex), OPT("no-data", O_BOOL, &nodata),
 		OPT("count", O_U64, &count), OPT("read-only", O_BOOL, &rdonly),
-		OPT_END
+		OPT("page-end", O_U64, &over), OPT_END
 	};
 	unsigned char *buf;
 	struct qd_msg m, *ro = NULL;
+	struct edge_buf edge;
 	int npos, ret, fd, status = 0;
 
 	ret = parse_args(argc, argv, defs, NULL, 0, &npos);
@@ -629,13 +680,16 @@ static int op_pop(int argc, char **argv)
 		lenfield = bufsize;
 	flags |= (nonblock ? QD_F_NONBLOCK : 0) | (peek ? QD_F_PEEK : 0) |
 		 (except ? QD_F_EXCEPT : 0) | (reserve ? QD_F_RESERVE : 0);
+	if (seen(defs, "page-end") && !edge_alloc(&edge, bufsize, over))
+		return usage_error(argv[0], "--page-end larger than --buf or a page");
+	mapped = bufsize - over;
 	fd = dev_fd(&status);
 	if (fd < 0)
 		return status;
-	buf = xmalloc(bufsize);
+	buf = seen(defs, "page-end") ? edge.p : xmalloc(bufsize);
 
 	for (uint64_t i = 0; i < count; i++) {
-		memset(buf, SENTINEL, bufsize);
+		memset(buf, SENTINEL, mapped);
 		memset(&m, 0, sizeof(m));
 		m.data = bad ? BAD_PTR : seen(defs, "ptr") ? ptr : user_ptr(buf);
 		m.len = (uint32_t)lenfield;
@@ -686,10 +740,10 @@ static int op_pop(int argc, char **argv)
 		if (untouched) {
 			uint64_t j;
 
-			for (j = m.len; j < bufsize; j++)
+			for (j = m.len; j < mapped; j++)
 				if (buf[j] != SENTINEL)
 					break;
-			if (j < bufsize) {
+			if (j < mapped) {
 				status = check_failed(argv[0],
 					"byte %" PRIu64 " past len %u was written (0x%02x)",
 					j, m.len, buf[j]);
@@ -731,7 +785,10 @@ static int op_pop(int argc, char **argv)
 			data_field(buf, m.len, hex);
 		end_line();
 	}
-	free(buf);
+	if (seen(defs, "page-end"))
+		edge_free(&edge);
+	else
+		free(buf);
 	return status;
 }
 
@@ -1792,12 +1849,14 @@ static void help(void)
 "OPS (numbers may be hex; FLAGS = nonblock,timeout,peek,except,reserve,0xN):\n"
 "  push [--type T] [--flags F] [--nonblock] [--timeout-ns N] [--len N |\n"
 "       --data S | --data-esc S] [--bad-ptr | --ptr A] [--reserved X]\n"
-"       [--repeat N] [--meta]                       -> id=N\n"
+"       [--repeat N] [--meta] [--page-end OVER]     -> id=N\n"
 "  pop [--type T] [--flags F] [--nonblock] [--peek] [--except] [--reserve]\n"
 "      [--timeout-ns N] [--buf N] [--len N] [--bad-ptr | --ptr A]\n"
 "      [--reserved X] [--check-untouched] [--check-struct] [--meta] [--hex]\n"
 "      [--read-only] (the struct: the result cannot be written back)\n"
 "      [--no-data] [--count N]          -> id=N type=T len=L ... data=...\n"
+"    push/pop --page-end OVER: the payload buffer's last OVER bytes are\n"
+"      in an inaccessible page, the rest ends where an accessible one ends\n"
 "  ack ID | nack ID [--bad-ptr]                     -> acked=ID | nacked=ID\n"
 "  stats [FIELD...] [--check] [--bad-ptr]  -> size=.. used=.. (FIELDs: in that order)\n"
 "  setsize N [--bad-ptr]                            -> size=N\n"
