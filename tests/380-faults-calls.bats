@@ -68,10 +68,12 @@ faults_ok() {
 	[ "$efault" -ge "$3" ] || fail "expected at least $3 EFAULT, got $efault"
 }
 
-# A single push or pop has one injectable EFAULT: its payload's copy. The
-# struct qd_msg it reads and the results it writes go field by field
-# through unsafe_{get,put}_user() (driver/qd_ioctl.c), which fail_usercopy
-# does not reach; their faults are the bad-pointer tests of 110 and 170.
+# A single push or pop has one injectable EFAULT: its payload's copy
+# (faults.c pops messages big enough for that to be copy_to_user(); a
+# smaller one goes out a word at a time, driver/qd.h). The struct qd_msg
+# it reads and the results it writes go field by field through
+# unsafe_{get,put}_user() (driver/qd_ioctl.c), which fail_usercopy does
+# not reach either; those faults are the bad-pointer tests of 110 and 170.
 @test "every fault in a push fails it with ENOMEM or EFAULT and queues nothing" {
 	faults_ok push 1 1
 }

@@ -58,13 +58,24 @@
 #include <unistd.h>
 
 #define MAX_POINTS	100000
-#define PAYLOAD		200
+/*
+ * The payload size of every message. A push's payload of up to 256 bytes
+ * is copied into a staging buffer (copy_from_user(), a fault point), but
+ * a pop's of up to 256 bytes goes out a word at a time (driver/qd.h,
+ * qd_view_to_user()), which fail_usercopy does not reach: pop-like calls
+ * use 300-byte messages, so that each call's payload copy is one
+ * injectable EFAULT either way. The word moves' faults are the
+ * bad-pointer and --page-end tests of 100, 110 and 170.
+ */
+#define PAYLOAD_PUSH	200
+#define PAYLOAD_MAX	300
 #define BATCH		4
 #define NMSG		3	/* messages queued before a pop-like call */
 #define MAX_SWEEPS	4	/* with -m: sweeps until the minimums are seen */
 
 static const char *dev_path = "/dev/queue_driver";
 static const char *op;
+static unsigned int payload = PAYLOAD_MAX;	/* see PAYLOAD_PUSH */
 static int fail_fd = -1;
 static int qfd = -1;
 
@@ -151,7 +162,7 @@ static void fill(unsigned char *p, unsigned int len, unsigned int seed)
 
 static int push_one(unsigned int type, unsigned int seed, unsigned int len)
 {
-	unsigned char buf[PAYLOAD];
+	unsigned char buf[PAYLOAD_MAX];
 	struct qd_msg m = { .data = (uintptr_t)buf, .len = len, .type = type,
 			    .flags = QD_F_NONBLOCK };
 
@@ -162,24 +173,24 @@ static int push_one(unsigned int type, unsigned int seed, unsigned int len)
 /* Pop everything without faults; each message must be (type, seed) in order. */
 static void expect_queue(const unsigned int *seeds, unsigned int n, const char *when)
 {
-	unsigned char buf[PAYLOAD], want[PAYLOAD];
+	unsigned char buf[PAYLOAD_MAX], want[PAYLOAD_MAX];
 	struct qd_stats st = stats();
 
 	if (st.messages != n || st.reserved != 0)
 		die("%s: %llu messages (%llu reserved) queued, expected %u",
 		    when, st.messages, st.reserved, n);
 	for (unsigned int i = 0; i < n; i++) {
-		struct qd_msg m = { .data = (uintptr_t)buf, .len = PAYLOAD,
+		struct qd_msg m = { .data = (uintptr_t)buf, .len = payload,
 				    .flags = QD_F_NONBLOCK };
 
 		if (ioctl(qfd, QD_IOC_POP, &m))
 			die("%s: popping message %u: %m", when, i);
-		fill(want, PAYLOAD, seeds[i]);
-		if (m.type != 1000 + seeds[i] || m.len != PAYLOAD ||
-		    memcmp(buf, want, PAYLOAD))
+		fill(want, payload, seeds[i]);
+		if (m.type != 1000 + seeds[i] || m.len != payload ||
+		    memcmp(buf, want, payload))
 			die("%s: message %u is type %u len %u, expected type %u len %u%s",
-			    when, i, m.type, m.len, 1000 + seeds[i], PAYLOAD,
-			    m.len == PAYLOAD ? " (payload differs)" : "");
+			    when, i, m.type, m.len, 1000 + seeds[i], payload,
+			    m.len == payload ? " (payload differs)" : "");
 	}
 	st = stats();
 	if (st.messages || st.used)
@@ -189,7 +200,7 @@ static void expect_queue(const unsigned int *seeds, unsigned int n, const char *
 static void queue_msgs(unsigned int first, unsigned int n)
 {
 	for (unsigned int i = 0; i < n; i++)
-		if (push_one(1000 + first + i, first + i, PAYLOAD))
+		if (push_one(1000 + first + i, first + i, payload))
 			die("setting up: push: %m");
 }
 
@@ -271,8 +282,8 @@ static void check_counters(const struct qd_stats *a, const struct qd_stats *b,
 static int step(unsigned long n)
 {
 	static const unsigned int seeds[NMSG + BATCH] = { 1, 2, 3, 4, 5, 6, 7 };
-	unsigned char buf[PAYLOAD];
-	struct qd_msg m = { .data = (uintptr_t)buf, .len = PAYLOAD,
+	unsigned char buf[PAYLOAD_MAX];
+	struct qd_msg m = { .data = (uintptr_t)buf, .len = payload,
 			    .flags = QD_F_NONBLOCK };
 	struct qd_msg ms[BATCH];
 	struct qd_batch b = { .msgs = (uintptr_t)ms, .count = BATCH,
@@ -290,13 +301,13 @@ static int step(unsigned long n)
 	if (!strcmp(op, "push") || !strcmp(op, "write")) {
 		ballast(1);
 		before = stats();
-		fill(buf, PAYLOAD, 1);
+		fill(buf, payload, 1);
 		m.type = 1001;
 		arm(n);
 		if (!strcmp(op, "push"))
 			ret = ioctl(qfd, QD_IOC_PUSH, &m);
 		else
-			ret = write(qfd, buf, PAYLOAD);
+			ret = write(qfd, buf, payload);
 		err = errno;
 		hit = disarm();
 		failed = outcome(ret, err, hit, n);
@@ -309,14 +320,14 @@ static int step(unsigned long n)
 				die("%s: %llu messages queued", what, after.messages);
 			if (!failed) {
 				struct qd_msg p = { .data = (uintptr_t)buf,
-						    .len = PAYLOAD, .type = QD_TYPE_LOG,
+						    .len = payload, .type = QD_TYPE_LOG,
 						    .flags = QD_F_NONBLOCK };
-				unsigned char want[PAYLOAD];
+				unsigned char want[PAYLOAD_MAX];
 
-				if (ioctl(qfd, QD_IOC_POP, &p) || p.len != PAYLOAD)
+				if (ioctl(qfd, QD_IOC_POP, &p) || p.len != payload)
 					die("%s: the written message is gone", what);
-				fill(want, PAYLOAD, 1);
-				if (memcmp(buf, want, PAYLOAD))
+				fill(want, payload, 1);
+				if (memcmp(buf, want, payload))
 					die("%s: the written message is corrupt", what);
 			}
 		} else {
@@ -332,8 +343,8 @@ static int step(unsigned long n)
 
 		if (rd) {
 			/* read(2) pops QD_TYPE_LOG messages */
-			fill(buf, PAYLOAD, 1);
-			if (write(qfd, buf, PAYLOAD) != PAYLOAD)
+			fill(buf, payload, 1);
+			if (write(qfd, buf, payload) != payload)
 				die("setting up: write: %m");
 		} else {
 			queue_msgs(1, NMSG);
@@ -343,7 +354,7 @@ static int step(unsigned long n)
 		m.flags |= peek ? QD_F_PEEK : rsv ? QD_F_RESERVE : 0;
 		arm(n);
 		if (rd)
-			ret = read(qfd, buf, PAYLOAD);
+			ret = read(qfd, buf, payload);
 		else
 			ret = ioctl(qfd, QD_IOC_POP, &m);
 		err = errno;
@@ -351,14 +362,14 @@ static int step(unsigned long n)
 		failed = outcome(ret, err, hit, n);
 		after = stats();
 		if (!failed) {
-			unsigned char want[PAYLOAD];
+			unsigned char want[PAYLOAD_MAX];
 
-			fill(want, PAYLOAD, 1);
-			if (memcmp(buf, want, PAYLOAD))
+			fill(want, payload, 1);
+			if (memcmp(buf, want, payload))
 				die("%s: the call succeeded but the payload differs", what);
-			if (!rd && (m.type != 1001 || m.len != PAYLOAD))
+			if (!rd && (m.type != 1001 || m.len != payload))
 				die("%s: popped type %u len %u, expected 1001 len %u",
-				    what, m.type, m.len, PAYLOAD);
+				    what, m.type, m.len, payload);
 		}
 		if (rsv && !failed) {
 			if (after.reserved != 1)
@@ -373,10 +384,10 @@ static int step(unsigned long n)
 				die("%s: %llu messages left", what, after.messages);
 			if (failed) {
 				struct qd_msg p = { .data = (uintptr_t)buf,
-						    .len = PAYLOAD, .type = QD_TYPE_LOG,
+						    .len = payload, .type = QD_TYPE_LOG,
 						    .flags = QD_F_NONBLOCK };
 
-				if (ioctl(qfd, QD_IOC_POP, &p) || p.len != PAYLOAD)
+				if (ioctl(qfd, QD_IOC_POP, &p) || p.len != payload)
 					die("%s: the message read(2) failed on is gone", what);
 			}
 		} else if (failed || peek) {
@@ -408,7 +419,7 @@ static int step(unsigned long n)
 
 	if (!strcmp(op, "push-batch") || !strcmp(op, "pop-batch")) {
 		int push = !strcmp(op, "push-batch");
-		unsigned char bufs[BATCH][PAYLOAD];
+		unsigned char bufs[BATCH][PAYLOAD_MAX];
 		unsigned int done;
 
 		if (!push)
@@ -417,12 +428,12 @@ static int step(unsigned long n)
 			ballast(1);
 		for (unsigned int i = 0; i < BATCH; i++) {
 			ms[i].data = (uintptr_t)bufs[i];
-			ms[i].len = PAYLOAD;
+			ms[i].len = payload;
 			if (push) {
 				ms[i].type = 1001 + i;
-				fill(bufs[i], PAYLOAD, 1 + i);
+				fill(bufs[i], payload, 1 + i);
 			} else {
-				memset(bufs[i], 0, PAYLOAD);
+				memset(bufs[i], 0, payload);
 			}
 		}
 		before = stats();
@@ -443,10 +454,10 @@ static int step(unsigned long n)
 			expect_queue(seeds, done, what);
 		} else {
 			for (unsigned int i = 0; i < done; i++) {
-				unsigned char want[PAYLOAD];
+				unsigned char want[PAYLOAD_MAX];
 
-				fill(want, PAYLOAD, 1 + i);
-				if (ms[i].type != 1001 + i || memcmp(bufs[i], want, PAYLOAD))
+				fill(want, payload, 1 + i);
+				if (ms[i].type != 1001 + i || memcmp(bufs[i], want, payload))
 					die("%s: batch entry %u is wrong", what, i);
 			}
 			expect_queue(seeds + done, BATCH - done, what);
@@ -504,7 +515,7 @@ static int step(unsigned long n)
 		hit = disarm();
 		failed = outcome(fd, err, hit, n);
 		if (!failed) {
-			struct qd_msg p = { .data = (uintptr_t)buf, .len = PAYLOAD,
+			struct qd_msg p = { .data = (uintptr_t)buf, .len = payload,
 					    .flags = QD_F_NONBLOCK | QD_F_PEEK };
 
 			/* The new file works. */
@@ -582,6 +593,9 @@ int main(int argc, char **argv)
 	if (optind >= argc)
 		return usage();
 	op = argv[optind];
+	if (!strcmp(op, "push") || !strcmp(op, "push-batch") ||
+	    !strcmp(op, "write"))
+		payload = PAYLOAD_PUSH;
 	if (!strcmp(op, "load")) {
 		if (optind + 1 >= argc)
 			die("which module file?");
