@@ -137,15 +137,6 @@ teardown() {
 	assert_state_unchanged
 }
 
-# The payload pattern qdt push --len N sends: a..z repeated.
-pattern() {
-	local p=abcdefghijklmnopqrstuvwxyz
-	while [ ${#p} -lt "$1" ]; do
-		p+=$p
-	done
-	printf '%s\n' "${p:0:$1}"
-}
-
 @test "a push reads its payload right up to an inaccessible page and faults on the byte past it" {
 	# Both sides of the 256 bytes that are staged before the lock
 	# (driver/qd_ioctl.c), and tails shorter than a word.
@@ -172,14 +163,7 @@ pattern() {
 	for len in 1 7 37 64 256 257 300 4096; do
 		echo "# len $len" >&3
 		"$QDT" push --type 300 --len "$len" >/dev/null
-		save_state
-		run "$QDT" pop --type 300 --buf "$len" --page-end 1
-		assert_failure 14
-		assert_output "error=EFAULT"
-		assert_state_unchanged
-		run "$QDT" pop --type 300 --buf "$len" --page-end 0
-		assert_success
-		assert_output --regexp " type=300 len=$len data=$(pattern "$len")\$"
+		assert_pop_to_page_end 300 "$len"
 	done
 }
 

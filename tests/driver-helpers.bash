@@ -170,3 +170,27 @@ in_poll_wait() {
 	w=$(cat "/proc/$1/wchan" 2>/dev/null) || return 1
 	[[ $w == *poll* || $w == *select* || $w == ep_* ]]
 }
+
+# The payload qdt push --len N sends: a..z repeated, N bytes.
+pattern() {
+	local p=abcdefghijklmnopqrstuvwxyz
+	while [ ${#p} -lt "$1" ]; do
+		p+=$p
+	done
+	printf '%s\n' "${p:0:$1}"
+}
+
+# assert_pop_to_page_end TYPE LEN: the queued message of TYPE (qdt push
+# --len LEN) cannot be popped into a buffer whose last byte is in an
+# inaccessible page (EFAULT, queue unchanged), and pops whole into one
+# that ends right at such a page.
+assert_pop_to_page_end() {
+	save_state
+	run "$QDT" pop --type "$1" --buf "$2" --page-end 1
+	assert_failure 14
+	assert_output "error=EFAULT"
+	assert_state_unchanged
+	run "$QDT" pop --type "$1" --buf "$2" --page-end 0
+	assert_success
+	assert_output --regexp " type=$1 len=$2 data=$(pattern "$2")\$"
+}
