@@ -1776,6 +1776,18 @@ static void chomp(char *s)
 		*--p = '\0';
 }
 
+/* Progress of a suite, on stderr: "qdbench: suite: run 3 done (12:34:56)". */
+static void suite_progress(unsigned int runno)
+{
+	char when[16] = "?";
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (gmtime_r(&now, &tm))
+		strftime(when, sizeof(when), "%H:%M:%S", &tm);
+	fprintf(stderr, "%s: suite: run %u done (%s UTC)\n", prog, runno, when);
+}
+
 /*
  * `qdbench suite`: run a plan read from stdin, one "RUN MECH CASE COUNT"
  * a line, each in a child process (a failure ends only that run), and
@@ -1783,14 +1795,16 @@ static void chomp(char *s)
  *   ok,RUN,mechanism,case,count,size,seconds,msgs_per_s,mb_per_s,p50,p99
  *   unsupported,RUN,MECH,CASE,why
  *   failed,RUN,MECH,CASE,why
- * One long-lived process instead of one exec per run: under software
- * emulation an exec costs as much as a small run.
+ * and a progress line on stderr whenever RUN changes. One long-lived
+ * process instead of one exec per run: under software emulation an exec
+ * costs as much as a small run. Whoever reads the lines should not fork
+ * for each as it comes: that would run beside the next measurement.
  */
 static int suite(const struct ctx *defaults)
 {
 	char line[256], mname[64], cname[64], out[4096], err[4096];
 	unsigned long long count;
-	unsigned int runno;
+	unsigned int runno, prev = 0;
 	int po[2], pe[2], st, failed = 0;
 	struct ctx c;
 	pid_t pid;
@@ -1802,6 +1816,9 @@ static int suite(const struct ctx *defaults)
 				line);
 			return EXIT_USAGE;
 		}
+		if (prev && runno != prev)
+			suite_progress(prev);
+		prev = runno;
 		c = *defaults;
 		c.m = find_mech(mname);
 		c.case_name = cname;
@@ -1849,6 +1866,8 @@ static int suite(const struct ctx *defaults)
 			failed = 1;
 		}
 	}
+	if (prev)
+		suite_progress(prev);
 	return failed;
 }
 

@@ -70,7 +70,7 @@ setup() {
 }
 
 @test "qdbench suite reports each run and goes on after a failure" {
-	run -1 "$QDBENCH" suite <<-EOF
+	run -1 --separate-stderr "$QDBENCH" suite <<-EOF
 		1 pipe 64B_1p1c 500
 		1 no_such_mech 64B_1p1c 500
 		1 qd_rw 64B_pingpong 100
@@ -80,6 +80,10 @@ setup() {
 	assert_line --index 1 --regexp '^failed,1,no_such_mech,64B_1p1c,'
 	assert_line --index 2 --regexp '^unsupported,1,qd_rw,64B_pingpong,'
 	assert_line --index 3 --regexp '^ok,2,unix_seqpacket,64B_1p1c,500,'
+	[ "${#lines[@]}" -eq 4 ]
+	# progress on stderr, one line per run number, as each one ends
+	[[ "${stderr_lines[-2]}" =~ ^qdbench:\ suite:\ run\ 1\ done\ \([0-9:]{8}\ UTC\)$ ]]
+	[[ "${stderr_lines[-1]}" =~ ^qdbench:\ suite:\ run\ 2\ done\ \([0-9:]{8}\ UTC\)$ ]]
 }
 
 @test "scripts/bench --host writes results.csv with the agreed header and ratios" {
