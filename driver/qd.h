@@ -22,6 +22,7 @@
 #include <linux/uidgid.h>
 #include <linux/wait.h>
 #include <linux/queue_driver.h>
+#include <asm/unaligned.h>
 
 #define QD_MAX_SIZE_LIMIT	BIT_ULL(30)	/* largest max_size: 1 GiB */
 #define QD_PREVIEW_LEN		32		/* debugfs payload preview */
@@ -146,6 +147,51 @@ static inline int qd_view_to_user(u8 __user *to, const struct qd_view *v)
 	return 0;
 fault:
 	user_write_access_end();
+	return -EFAULT;
+}
+
+/*
+ * Copy @n bytes of a pushed payload of @len bytes (@n is all of it, or
+ * one of its two spans when it wraps around the ring's end) from @from
+ * into the ring at @to. A payload of up to QD_SMALL_COPY bytes comes in
+ * a word at a time in one user-access window, as strncpy_from_user()
+ * reads: copy_from_user() would check the ring against hardened
+ * usercopy, and a ring over 4 MiB is vmalloc() memory, where that check
+ * is find_vmap_area() under the system's one vmap_area_lock, for every
+ * message. The bounds it would check are the ring's invariants: the
+ * callers' spans lie inside it. Where unaligned loads are slow or trap,
+ * and for larger payloads, this falls back to copy_from_user().
+ */
+static inline int qd_ring_from_user(u8 *to, const u8 __user *from, size_t n,
+				    u32 len)
+{
+	unsigned long word;
+	u8 byte;
+
+	if (!IS_ENABLED(CONFIG_HAVE_EFFICIENT_UNALIGNED_ACCESS) ||
+	    len > QD_SMALL_COPY)
+		return copy_from_user(to, from, n) ? -EFAULT : 0;
+	if (!n)
+		return 0;	/* as copy_from_user() of nothing */
+	might_fault();
+	if (!user_read_access_begin(from, n))
+		return -EFAULT;
+	for (; n >= sizeof(word); n -= sizeof(word)) {
+		unsafe_get_user(word, (const unsigned long __user *)from,
+				fault);
+		put_unaligned(word, (unsigned long *)to);
+		from += sizeof(word);
+		to += sizeof(word);
+	}
+	for (; n; n--) {
+		unsafe_get_user(byte, from, fault);
+		*to++ = byte;
+		from++;
+	}
+	user_read_access_end();
+	return 0;
+fault:
+	user_read_access_end();
 	return -EFAULT;
 }
 

@@ -318,7 +318,7 @@ static int qd_src_fill(struct qd_push_src *src, unsigned int i, void *dst,
 	}
 	if (i == u->staged && u->stage_fault)
 		return -EFAULT;	/* once is enough */
-	return copy_from_user(dst, from + at, n) ? -EFAULT : 0;
+	return qd_ring_from_user(dst, from + at, n, u->cur.len);
 }
 
 static int qd_src_queued(struct qd_push_src *src, unsigned int i, u64 id)

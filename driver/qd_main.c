@@ -90,7 +90,7 @@ static int qd_wsrc_fill(struct qd_push_src *src, unsigned int i, void *dst,
 {
 	struct qd_wsrc *w = container_of(src, struct qd_wsrc, src);
 
-	return copy_from_user(dst, w->buf + at, n) ? -EFAULT : 0;
+	return qd_ring_from_user(dst, w->buf + at, n, w->len);
 }
 
 static int qd_wsrc_queued(struct qd_push_src *src, unsigned int i, u64 id)

@@ -150,6 +150,52 @@ third"
 	assert_state_unchanged
 }
 
+# wrap_ring: in a 1024-byte ring, A (700 bytes, type 1) at 0, B (100,
+# type 2) at 700, then A popped: the tail is at 800, so the next write
+# wraps around to the start.
+wrap_ring() {
+	"$QDT" setsize 1024 >/dev/null
+	"$QDT" push --type 1 --len 700 >/dev/null
+	"$QDT" push --type 2 --len 100 >/dev/null
+	"$QDT" pop --type 1 --buf 700 >/dev/null
+}
+
+@test "a write wrapping around the end of the ring arrives whole" {
+	# 250 bytes come in a word at a time (driver/qd.h), 300 through
+	# copy_from_user(), each in two spans.
+	local len
+	for len in 250 300; do
+		wrap_ring
+		run "$QDT" write --len "$len"
+		assert_success
+		assert_output "ret=$len"
+		run "$QDT" pop --type 100 --buf "$len"
+		assert_success
+		assert_output --regexp " type=100 len=$len data=$(pattern "$len")\$"
+		"$QDT" pop --type 2 --buf 100 >/dev/null
+		stat_is messages 0
+	done
+}
+
+@test "a write wrapping around the end of the ring up to an inaccessible page arrives whole, one byte past it queues nothing" {
+	local len
+	for len in 250 300; do
+		wrap_ring
+		save_state
+		run "$QDT" write --len "$len" --page-end 1
+		assert_failure 14
+		assert_output "error=EFAULT"
+		assert_state_unchanged
+		run "$QDT" write --len "$len" --page-end 0
+		assert_success
+		assert_output "ret=$len"
+		run "$QDT" pop --type 100 --buf "$len"
+		assert_output --regexp " type=100 len=$len data=$(pattern "$len")\$"
+		"$QDT" pop --type 2 --buf 100 >/dev/null
+		stat_is messages 0
+	done
+}
+
 @test "a write larger than max_msg_size fails with EMSGSIZE at once" {
 	"$QDT" setsize 64
 	save_state

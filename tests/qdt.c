@@ -1375,15 +1375,17 @@ static int op_read(int argc, char **argv)
 
 static int op_write(int argc, char **argv)
 {
-	uint64_t len = 0;
+	uint64_t len = 0, over = 0;
 	bool bad = false;
+	struct edge_buf edge;
 	const char *data = NULL, *data_esc = NULL;
 	struct optdef defs[] = {
 		OPT("len", O_U64, &len), OPT("data", O_STR, &data),
 		OPT("data-esc", O_STR, &data_esc), OPT("bad-ptr", O_BOOL, &bad),
-		OPT_END
+		OPT("page-end", O_U64, &over), OPT_END
 	};
 	char *buf;
+	const void *from;
 	size_t n;
 	ssize_t r;
 	int npos, ret, fd, status = 0;
@@ -1394,15 +1396,28 @@ static int op_write(int argc, char **argv)
 	ret = payload(argv[0], defs, data, data_esc, len, &buf, &n);
 	if (ret)
 		return ret;
+	from = bad ? (void *)(uintptr_t)BAD_PTR : buf;
+	if (seen(defs, "page-end")) {
+		if (!edge_alloc(&edge, n, over)) {
+			free(buf);
+			return usage_error(argv[0],
+				"--page-end needs a payload of at least that many bytes, at most a page more");
+		}
+		/* what lies past the mapping is the kernel's to fault on */
+		memcpy(edge.p, buf, n - over);
+		from = edge.p;
+	}
 	fd = dev_fd(&status);
 	if (fd < 0)
 		return status;
-	r = write(fd, bad ? (void *)(uintptr_t)BAD_PTR : buf, n);
+	r = write(fd, from, n);
 	if (r < 0)
 		status = fail(errno);
 	else
 		field("ret=%zd", r);
 	end_line();
+	if (seen(defs, "page-end"))
+		edge_free(&edge);
 	free(buf);
 	return status;
 }
@@ -1855,7 +1870,7 @@ static void help(void)
 "      [--reserved X] [--check-untouched] [--check-struct] [--meta] [--hex]\n"
 "      [--read-only] (the struct: the result cannot be written back)\n"
 "      [--no-data] [--count N]          -> id=N type=T len=L ... data=...\n"
-"    push/pop --page-end OVER: the payload buffer's last OVER bytes are\n"
+"    push/pop/write --page-end OVER: the payload buffer's last OVER bytes are\n"
 "      in an inaccessible page, the rest ends where an accessible one ends\n"
 "  ack ID | nack ID [--bad-ptr]                     -> acked=ID | nacked=ID\n"
 "  stats [FIELD...] [--check] [--bad-ptr]  -> size=.. used=.. (FIELDs: in that order)\n"
@@ -1872,7 +1887,7 @@ static void help(void)
 "                                 -> done=N, then one line per message\n"
 "  raw-ioctl CMD|NAME [--arg V | --null]            -> ret=N\n"
 "  read [--buf N] [--bad-ptr] [--check-untouched] [--no-data] [--hex]\n"
-"  write [--data S | --data-esc S | --len N] [--bad-ptr]\n"
+"  write [--data S | --data-esc S | --len N] [--bad-ptr] [--page-end OVER]\n"
 "  poll [--events in,out] [--timeout-ms N] [--method poll|select|epoll]\n"
 "                                                   -> ready=N revents=...\n"
 "  pause, and in run mode: use N [--nonblock], open [--nonblock], close,\n"

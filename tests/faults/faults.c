@@ -61,11 +61,12 @@
 /*
  * The payload size of every message. A push's payload of up to 256 bytes
  * is copied into a staging buffer (copy_from_user(), a fault point), but
- * a pop's of up to 256 bytes goes out a word at a time (driver/qd.h,
- * qd_view_to_user()), which fail_usercopy does not reach: pop-like calls
- * use 300-byte messages, so that each call's payload copy is one
- * injectable EFAULT either way. The word moves' faults are the
- * bad-pointer and --page-end tests of 100, 110 and 170.
+ * a pop's goes out and a write(2)'s comes into the ring a word at a time
+ * (driver/qd.h, qd_view_to_user() and qd_ring_from_user()), which
+ * fail_usercopy does not reach: write and the pop-like calls use
+ * 300-byte messages, so that each call's payload copy is one injectable
+ * EFAULT either way. The word moves' faults are the bad-pointer and
+ * --page-end tests of 100, 110, 160 and 170.
  */
 #define PAYLOAD_PUSH	200
 #define PAYLOAD_MAX	300
@@ -593,8 +594,7 @@ int main(int argc, char **argv)
 	if (optind >= argc)
 		return usage();
 	op = argv[optind];
-	if (!strcmp(op, "push") || !strcmp(op, "push-batch") ||
-	    !strcmp(op, "write"))
+	if (!strcmp(op, "push") || !strcmp(op, "push-batch"))
 		payload = PAYLOAD_PUSH;
 	if (!strcmp(op, "load")) {
 		if (optind + 1 >= argc)
