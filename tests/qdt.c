@@ -466,6 +466,21 @@ static void edge_free(struct edge_buf *e)
 }
 
 /*
+ * push/write --page-end: put the @n-byte payload @buf (NULL: none was
+ * made) against the inaccessible page, its last @over bytes past it.
+ */
+static int edge_payload(const char *op, struct edge_buf *e, const char *buf,
+			size_t n, size_t over)
+{
+	if (!buf || !edge_alloc(e, n, over))
+		return usage_error(op,
+			"--page-end needs a payload of at least that many bytes, at most a page more");
+	/* what lies past the mapping is the kernel's to fault on */
+	memcpy(e->p, buf, n - over);
+	return 0;
+}
+
+/*
  * The payload an op asked for: --data STR, --data-esc STR or --len N (a
  * pattern). Returns 0, or EXIT_USAGE when they are combined.
  */
@@ -591,13 +606,11 @@ static int op_push(int argc, char **argv)
 	if (n > UINT32_MAX)
 		return usage_error(argv[0], "--len too large");
 	if (seen(defs, "page-end")) {
-		if (!buf || !edge_alloc(&edge, n, over)) {
+		ret = edge_payload(argv[0], &edge, buf, n, over);
+		if (ret) {
 			free(buf);
-			return usage_error(argv[0],
-				"--page-end needs a payload of at least that many bytes, at most a page more");
+			return ret;
 		}
-		/* what lies past the mapping is the kernel's to fault on */
-		memcpy(edge.p, buf, n - over);
 	}
 	if (nonblock)
 		flags |= QD_F_NONBLOCK;
@@ -1398,13 +1411,11 @@ static int op_write(int argc, char **argv)
 		return ret;
 	from = bad ? (void *)(uintptr_t)BAD_PTR : buf;
 	if (seen(defs, "page-end")) {
-		if (!edge_alloc(&edge, n, over)) {
+		ret = edge_payload(argv[0], &edge, buf, n, over);
+		if (ret) {
 			free(buf);
-			return usage_error(argv[0],
-				"--page-end needs a payload of at least that many bytes, at most a page more");
+			return ret;
 		}
-		/* what lies past the mapping is the kernel's to fault on */
-		memcpy(edge.p, buf, n - over);
 		from = edge.p;
 	}
 	fd = dev_fd(&status);
