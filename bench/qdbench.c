@@ -1776,7 +1776,7 @@ static void chomp(char *s)
 		*--p = '\0';
 }
 
-/* Progress of a suite, on stderr: "qdbench: suite: run 3 done (12:34:56)". */
+/* Suite progress, stderr: "qdbench: suite: run 3 done (12:34:56 UTC)" */
 static void suite_progress(unsigned int runno)
 {
 	char when[16] = "?";
