@@ -62,3 +62,12 @@ VM() {
 	assert_success
 	assert_output 1
 }
+
+@test "QD_VM_ACCEL picks the accelerator and an unknown one is refused" {
+	QD_VM_ACCEL=tcg run --separate-stderr VM -- true
+	assert_success
+	[[ $stderr == *"under tcg"* ]]
+	QD_VM_ACCEL=hvf run --separate-stderr VM -- true
+	assert_failure 125
+	assert_equal "$stderr" "vm: QD_VM_ACCEL: 'hvf' is not auto, tcg or kvm"
+}
