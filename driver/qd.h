@@ -153,14 +153,17 @@ fault:
 /*
  * Copy @n bytes of a pushed payload of @len bytes (@n is all of it, or
  * one of its two spans when it wraps around the ring's end) from @from
- * into the ring at @to. A payload of up to QD_SMALL_COPY bytes comes in
- * a word at a time in one user-access window, as strncpy_from_user()
- * reads: copy_from_user() would check the ring against hardened
- * usercopy, and a ring over 4 MiB is vmalloc() memory, where that check
- * is find_vmap_area() under the system's one vmap_area_lock, for every
- * message. The bounds it would check are the ring's invariants: the
- * callers' spans lie inside it. Where unaligned loads are slow or trap,
- * and for larger payloads, this falls back to copy_from_user().
+ * into the ring, or a push batch's stage, at @to. A payload of up to
+ * QD_SMALL_COPY bytes comes in a word at a time in one user-access
+ * window, as strncpy_from_user() reads: copy_from_user() would check the
+ * ring against hardened usercopy, and a ring over 4 MiB is vmalloc()
+ * memory, where that check is find_vmap_area() under the system's one
+ * vmap_area_lock, for every message; and where the CPU has ERMS it is a
+ * `rep movsb`, whose start-up costs more than a few word moves (under
+ * QEMU TCG, where the benchmark runs, it is emulated a byte at a time).
+ * The bounds the check would enforce are the callers' invariants: their
+ * spans lie inside the ring or the stage. Where unaligned loads are slow
+ * or trap, and for larger payloads, this falls back to copy_from_user().
  */
 static inline int qd_ring_from_user(u8 *to, const u8 __user *from, size_t n,
 				    u32 len)

@@ -71,12 +71,15 @@ static int qd_check_batch(const struct qd_batch *b)
  * the queue asks for it).
  *
  * What can be copied in before the queue lock is taken, is: a batch's
- * entries, in one user-access window (qd_msgs_get()), and a push's
- * payloads of up to QD_STAGE_MSG bytes, QD_STAGE_MAX in all, into a
- * staging buffer. Under the lock those payloads are then a memcpy() into
- * the ring, and the lock is held for less (DESIGN.md, "Measured"). The
- * rest (an entry array that cannot be read whole, larger payloads,
- * payloads past the limit) is copied under the lock as before. A payload
+ * entries, in one user-access window (qd_msgs_get()), and a push
+ * batch's payloads of up to QD_STAGE_MSG bytes, QD_STAGE_MAX in all,
+ * into a staging buffer, a word at a time (qd_ring_from_user()). Under
+ * the lock those payloads are then a memcpy() into the ring, and the
+ * lock is held for less (DESIGN.md, "Measured"). The rest (an entry
+ * array that cannot be read whole, larger payloads, payloads past the
+ * limit, and a single push's payload, for which the second copy cost
+ * more than the shorter hold saved: "Measured an eighth time") is
+ * copied straight into the ring under the lock. A payload
  * that fails to copy in stops the staging and fails with -EFAULT when
  * the queue gets to it, so errors are reported for the same message
  * either way; nothing after a bad entry or payload is copied at all.
@@ -143,7 +146,6 @@ struct qd_umsgs {
 	bool stage_fault;		/* message @staged did not copy in */
 	unsigned int stage_idx;		/* its payload is at @stage + @stage_at */
 	size_t stage_at;
-	u8 stage_inline[QD_STAGE_MSG];	/* a small single push's payload */
 };
 
 /*
@@ -237,16 +239,10 @@ static void qd_umsgs_prefetch(struct qd_umsgs *u, struct qd_file *f)
 	u->kmsgs = (struct qd_msg *)s->buf;
 }
 
-static const struct qd_msg *qd_umsgs_entry(const struct qd_umsgs *u,
-					   unsigned int i)
-{
-	return u->kmsgs ? &u->kmsgs[i] : &u->cur;
-}
-
 /*
- * Copy in the payloads of the leading messages that are valid, small and
- * fit in QD_STAGE_MAX together. Needs the entries in kernel memory:
- * @kmsgs, or the single message loaded into @cur.
+ * A push batch: copy in the payloads of the leading messages that are
+ * valid, small and fit in QD_STAGE_MAX together, into the scratch
+ * buffer past the entries. Needs the entries copied in (@kmsgs).
  */
 static void qd_umsgs_stage(struct qd_umsgs *u)
 {
@@ -254,28 +250,21 @@ static void qd_umsgs_stage(struct qd_umsgs *u)
 	unsigned int i, n = 0;
 	size_t total = 0, at = 0;
 
-	if (!u->kmsgs && u->cur_idx != 0)
+	if (!u->kmsgs)
 		return;
 	for (i = 0; i < u->count; i++) {
-		m = qd_umsgs_entry(u, i);
+		m = &u->kmsgs[i];
 		if (qd_umsgs_check(u, m) || m->len > QD_STAGE_MSG ||
 		    m->len > QD_STAGE_MAX - total)
 			break;
 		total += m->len;
 		n++;
 	}
-	if (!n)
-		return;
-	if (u->scratch)
-		u->stage = (u8 *)(u->kmsgs + u->count);
-	else if (total <= sizeof(u->stage_inline))
-		u->stage = u->stage_inline;
-	else
-		return;
+	u->stage = (u8 *)(u->kmsgs + u->count);
 	for (i = 0; i < n; i++) {
-		m = qd_umsgs_entry(u, i);
-		if (copy_from_user(u->stage + at, u64_to_user_ptr(m->data),
-				   m->len)) {
+		m = &u->kmsgs[i];
+		if (qd_ring_from_user(u->stage + at, u64_to_user_ptr(m->data),
+				      m->len, m->len)) {
 			u->stage_fault = true;
 			break;
 		}
@@ -312,7 +301,7 @@ static int qd_src_fill(struct qd_push_src *src, unsigned int i, void *dst,
 	if (i < u->staged) {
 		/* Messages are queued in order: walk forward to @i. */
 		while (u->stage_idx < i)
-			u->stage_at += qd_umsgs_entry(u, u->stage_idx++)->len;
+			u->stage_at += u->kmsgs[u->stage_idx++].len;
 		memcpy(dst, u->stage + u->stage_at + at, n);
 		return 0;
 	}
@@ -361,8 +350,7 @@ static int qd_dst_deliver(struct qd_pop_dst *dst, unsigned int i,
 static void qd_umsgs_init(struct qd_umsgs *u, bool push, void __user *msgs,
 			  unsigned int count, u32 entry_flags)
 {
-	/* All but the inline stage, which only ever holds what is copied in. */
-	memset(u, 0, offsetof(struct qd_umsgs, stage_inline));
+	memset(u, 0, sizeof(*u));
 	u->umsgs = msgs;
 	u->count = count;
 	u->cur_idx = UINT_MAX;
@@ -395,12 +383,10 @@ static long qd_ioc_msg(struct file *file, bool push, void __user *argp)
 	if (ret)
 		return ret;
 	qd_wait_init(&w, file, u.cur.flags, u.cur.timeout_ns);
-	if (push) {
-		qd_umsgs_stage(&u);
+	if (push)
 		ret = qd_queue_push(f->q, &u.src, &w, &done);
-	} else {
+	else
 		ret = qd_queue_pop(f->q, f, &u.dst, &w, &done);
-	}
 	qd_umsgs_done(&u, f);
 	return ret;
 }

@@ -69,8 +69,8 @@ faults_ok() {
 }
 
 # A single push or pop has one injectable EFAULT: its payload's copy
-# (faults.c pops messages big enough for that to be copy_to_user(); a
-# smaller one goes out a word at a time, driver/qd.h). The struct qd_msg
+# (faults.c moves messages big enough for that to be copy_{from,to}_user();
+# a smaller one moves a word at a time, driver/qd.h). The struct qd_msg
 # it reads and the results it writes go field by field through
 # unsafe_{get,put}_user() (driver/qd_ioctl.c), which fail_usercopy does
 # not reach either; those faults are the bad-pointer tests of 110 and 170.

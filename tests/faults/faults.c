@@ -59,16 +59,13 @@
 
 #define MAX_POINTS	100000
 /*
- * The payload size of every message. A push's payload of up to 256 bytes
- * is copied into a staging buffer (copy_from_user(), a fault point), but
- * a pop's goes out and a write(2)'s comes into the ring a word at a time
- * (driver/qd.h, qd_view_to_user() and qd_ring_from_user()), which
- * fail_usercopy does not reach: write and the pop-like calls use
- * 300-byte messages, so that each call's payload copy is one injectable
- * EFAULT either way. The word moves' faults are the bad-pointer and
- * --page-end tests of 100, 110, 160 and 170.
+ * The payload size of every message. Payloads of up to 256 bytes go in
+ * and out a word at a time (driver/qd.h, qd_view_to_user() and
+ * qd_ring_from_user()), which fail_usercopy does not reach: 300-byte
+ * messages make each payload copy one injectable EFAULT. The word
+ * moves' faults are the bad-pointer and --page-end tests of 100, 110,
+ * 160 and 170.
  */
-#define PAYLOAD_PUSH	200
 #define PAYLOAD_MAX	300
 #define BATCH		4
 #define NMSG		3	/* messages queued before a pop-like call */
@@ -76,7 +73,7 @@
 
 static const char *dev_path = "/dev/queue_driver";
 static const char *op;
-static unsigned int payload = PAYLOAD_MAX;	/* see PAYLOAD_PUSH */
+static const unsigned int payload = PAYLOAD_MAX;
 static int fail_fd = -1;
 static int qfd = -1;
 
@@ -594,8 +591,6 @@ int main(int argc, char **argv)
 	if (optind >= argc)
 		return usage();
 	op = argv[optind];
-	if (!strcmp(op, "push") || !strcmp(op, "push-batch"))
-		payload = PAYLOAD_PUSH;
 	if (!strcmp(op, "load")) {
 		if (optind + 1 >= argc)
 			die("which module file?");
