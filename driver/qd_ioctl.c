@@ -76,13 +76,15 @@ static int qd_check_batch(const struct qd_batch *b)
  * into a staging buffer, a word at a time (qd_ring_from_user()). Under
  * the lock those payloads are then a memcpy() into the ring, and the
  * lock is held for less (DESIGN.md, "Measured"). The rest (an entry
- * array that cannot be read whole, larger payloads, payloads past the
- * limit, and a single push's payload, for which the second copy cost
- * more than the shorter hold saved: "Measured an eighth time") is
- * copied straight into the ring under the lock. A payload
- * that fails to copy in stops the staging and fails with -EFAULT when
- * the queue gets to it, so errors are reported for the same message
- * either way; nothing after a bad entry or payload is copied at all.
+ * array that cannot be read, and for a push written, whole; larger
+ * payloads; payloads past the limit; and a single push's payload, for
+ * which the second copy cost more than the shorter hold saved:
+ * "Measured an eighth time") is copied straight into the ring under the
+ * lock. A payload that fails to copy in stops the staging and fails
+ * with -EFAULT when the queue gets to it, so errors are reported for the
+ * same message either way; nothing after a bad entry or payload is
+ * copied at all. What can go out after the lock is dropped, does: the
+ * ids of a push batch whose entries were copied in.
  * Staging memory is charged like the queue's, as a blocked push can hold
  * it for long.
  */
@@ -146,6 +148,7 @@ struct qd_umsgs {
 	bool stage_fault;		/* message @staged did not copy in */
 	unsigned int stage_idx;		/* its payload is at @stage + @stage_at */
 	size_t stage_at;
+	u64 first_id;			/* a push batch's, with @kmsgs */
 };
 
 /*
@@ -157,13 +160,21 @@ struct qd_umsgs {
  * emulated `rep movsb`, a byte an iteration, and for short messages
  * (qdctl's log lines) the entries and results were more bytes than the
  * payloads (DESIGN.md, "Measured a fourth time").
+ *
+ * With @clear_ids (a push batch's entries), each entry's id is set to 0
+ * in the same window: that proves the array can be written before
+ * anything is queued, so that the ids can go out in one window after
+ * the lock is dropped (qd_umsgs_put_ids()), and leaves 0 in the entries
+ * that are not queued.
  */
-static bool qd_msgs_get(struct qd_msg *m, const struct qd_msg __user *um,
-			unsigned int n)
+static bool qd_msgs_get(struct qd_msg *m, struct qd_msg __user *um,
+			unsigned int n, bool clear_ids)
 {
 	if (!user_access_begin(um, n * sizeof(*um)))
 		return false;
 	for (; n; n--, m++, um++) {
+		if (clear_ids)
+			unsafe_put_user(0ULL, &um->id, fault);
 		unsafe_get_user(m->data, &um->data, fault);
 		unsafe_get_user(m->timeout_ns, &um->timeout_ns, fault);
 		unsafe_get_user(m->len, &um->len, fault);
@@ -182,10 +193,29 @@ fault:
 	return false;
 }
 
-static int qd_msg_put_result(struct qd_msg __user *um, const struct qd_view *v)
+/*
+ * A popped message to the caller: payload to @to, results to @um. A
+ * payload of up to QD_SMALL_COPY bytes goes out in the same user-access
+ * window as the results (why by the word: qd_view_to_user()); one of
+ * none is not written, so any @to will do for it.
+ */
+static int qd_msg_put(struct qd_msg __user *um, u8 __user *to,
+		      const struct qd_view *v)
 {
+	bool small = v->len && v->len <= QD_SMALL_COPY;
+
+	if (!small && qd_view_to_user(to, v))
+		return -EFAULT;
+	if (small && !access_ok(to, v->len))
+		return -EFAULT;
 	if (!user_access_begin(um, sizeof(*um)))
 		return -EFAULT;
+	if (small) {
+		unsafe_copy_to_user(to, v->p[0], v->n[0], fault);
+		if (v->n[1])
+			unsafe_copy_to_user(to + v->n[0], v->p[1], v->n[1],
+					    fault);
+	}
 	unsafe_put_user(v->id, &um->id, fault);
 	unsafe_put_user(v->time_ns, &um->time_ns, fault);
 	unsafe_put_user(v->len, &um->len, fault);
@@ -213,7 +243,7 @@ static int qd_umsgs_load(struct qd_umsgs *u, unsigned int i)
 		return 0;
 	if (u->kmsgs)
 		u->cur = u->kmsgs[i];
-	else if (!qd_msgs_get(&u->cur, &u->umsgs[i], 1))
+	else if (!qd_msgs_get(&u->cur, &u->umsgs[i], 1, false))
 		return -EFAULT;
 	ret = qd_umsgs_check(u, &u->cur);
 	if (ret)
@@ -231,7 +261,8 @@ static void qd_umsgs_prefetch(struct qd_umsgs *u, struct qd_file *f)
 	s = qd_scratch_get(f, size + (u->push ? QD_STAGE_MAX : 0));
 	if (!s)
 		return;
-	if (!qd_msgs_get((struct qd_msg *)s->buf, u->umsgs, u->count)) {
+	if (!qd_msgs_get((struct qd_msg *)s->buf, u->umsgs, u->count,
+			 u->push)) {
 		qd_scratch_put(f, s);
 		return;
 	}
@@ -314,7 +345,39 @@ static int qd_src_queued(struct qd_push_src *src, unsigned int i, u64 id)
 {
 	struct qd_umsgs *u = container_of(src, struct qd_umsgs, src);
 
+	if (u->kmsgs) {
+		/* The ids go out after the lock is dropped: qd_ioc_batch(). */
+		if (!i)
+			u->first_id = id;
+		else if (WARN_ON_ONCE(id != u->first_id + i))
+			return -EINVAL;
+		return 0;
+	}
 	return put_user(id, &u->umsgs[i].id) ? -EFAULT : 0;
+}
+
+/*
+ * The ids of messages [0, @n) of a push batch whose entries were copied
+ * in: consecutive, as the lock is only dropped to wait, and only the
+ * first message waits. qd_msgs_get() wrote 0 to every id field before
+ * the lock was taken, so these writes can only fault if the caller
+ * unmapped or write-protected its array meanwhile; as with `done`, the
+ * messages stay queued then.
+ */
+static int qd_umsgs_put_ids(const struct qd_umsgs *u, unsigned int n)
+{
+	struct qd_msg __user *um = u->umsgs;
+	u64 id = u->first_id;
+
+	if (!user_write_access_begin(um, n * sizeof(*um)))
+		return -EFAULT;
+	for (; n; n--, um++, id++)
+		unsafe_put_user(id, &um->id, fault);
+	user_write_access_end();
+	return 0;
+fault:
+	user_write_access_end();
+	return -EFAULT;
 }
 
 static int qd_dst_describe(struct qd_pop_dst *dst, unsigned int i,
@@ -342,9 +405,7 @@ static int qd_dst_deliver(struct qd_pop_dst *dst, unsigned int i,
 			return -EFAULT;
 		return -EMSGSIZE;
 	}
-	if (qd_view_to_user(to, v))
-		return -EFAULT;
-	return qd_msg_put_result(&u->umsgs[i], v);
+	return qd_msg_put(&u->umsgs[i], to, v);
 }
 
 static void qd_umsgs_init(struct qd_umsgs *u, bool push, void __user *msgs,
@@ -420,6 +481,8 @@ static long qd_ioc_batch(struct file *file, bool push,
 	} else {
 		ret = qd_queue_pop(f->q, f, &u.dst, &w, &done);
 	}
+	if (push && done && u.kmsgs && qd_umsgs_put_ids(&u, done))
+		ret = -EFAULT;
 	qd_umsgs_done(&u, f);
 	if (put_user(done, &ub->done))
 		return -EFAULT;

@@ -78,13 +78,16 @@ teardown() {
 	assert_state_unchanged
 }
 
-@test "push from a bad pointer fails with EFAULT and queues nothing" {
+@test "push from a bad pointer or with a read-only struct qd_msg fails with EFAULT and queues nothing" {
 	local pushes
 	pushes=$(qd_stat pushes)
 	run "$QDT" push --bad-ptr --len 16
 	assert_failure 14
 	assert_output "error=EFAULT"
 	run "$QDT" push --ptr 0xffffffff81000000 --len 16
+	assert_failure 14
+	assert_output "error=EFAULT"
+	run "$QDT" push --read-only --len 16
 	assert_failure 14
 	assert_output "error=EFAULT"
 	stat_is pushes "$pushes"

@@ -31,6 +31,29 @@ teardown() {
 	assert_line --index 2 "id=$c type=1 len=5 data=three"
 }
 
+@test "a batch push sets the id of each entry it does not queue to 0" {
+	# The entry array is copied in, and each id set to 0, before the
+	# lock is taken; the ids of what was queued go out after it is
+	# dropped (driver/qd_ioctl.c, qd_umsgs_put_ids()).
+	"$QDT" setsize 64
+	run "$QDT" batch-push --sizes 24,24,24,24 --flags nonblock --rest-ids
+	assert_success
+	assert_output --regexp '^done=2 ids=([0-9]+),([0-9]+) rest=0,0$'
+	[ "${BASH_REMATCH[2]}" -eq $((BASH_REMATCH[1] + 1)) ] ||
+		fail "ids not consecutive: $output"
+	run "$QDT" batch-push --sizes 24 --count 2 --flags nonblock --rest-ids
+	assert_failure 11
+	assert_output "error=EAGAIN done=0 rest=0,0"
+}
+
+@test "a batch push whose entry array is read-only fails with EFAULT and queues nothing" {
+	save_state
+	run "$QDT" batch-push --sizes 8,8 --read-only --rest-ids
+	assert_failure 14
+	assert_output "error=EFAULT done=0 rest=untouched,untouched"
+	assert_state_unchanged
+}
+
 @test "a batch pop takes up to count messages and says how many" {
 	"$QDT" push --repeat 3 --data m
 	run "$QDT" batch-pop --count 5 --buf 8

@@ -568,12 +568,16 @@ static uint64_t user_ptr(const void *p)
 
 /* ---- ops ------------------------------------------------------------- */
 
+static struct qd_msg *msgs_alloc(uint32_t count, bool guard);
+static void msgs_protect(struct qd_msg *m, uint32_t count);
+static void msgs_free(struct qd_msg *m, uint32_t count, bool guard);
+
 static int op_push(int argc, char **argv)
 {
 	uint32_t type = QD_TYPE_LOG, flags = 0, reserved = 0;
 	int64_t timeout = 0;
 	uint64_t len = 0, ptr = 0, repeat = 1, first = 0, count, over = 0;
-	bool nonblock = false, bad = false, meta = false;
+	bool nonblock = false, bad = false, meta = false, rdonly = false;
 	struct edge_buf edge;
 	const char *data = NULL, *data_esc = NULL;
 	struct optdef defs[] = {
@@ -583,9 +587,10 @@ static int op_push(int argc, char **argv)
 		OPT("data-esc", O_STR, &data_esc), OPT("bad-ptr", O_BOOL, &bad),
 		OPT("ptr", O_U64, &ptr), OPT("reserved", O_U32, &reserved),
 		OPT("repeat", O_U64, &repeat), OPT("meta", O_BOOL, &meta),
-		OPT("page-end", O_U64, &over), OPT_END
+		OPT("page-end", O_U64, &over), OPT("read-only", O_BOOL, &rdonly),
+		OPT_END
 	};
-	struct qd_msg m;
+	struct qd_msg m, *ro = NULL;
 	char *buf;
 	size_t n;
 	int npos, ret, fd, status = 0;
@@ -628,7 +633,19 @@ static int op_push(int argc, char **argv)
 		m.timeout_ns = timeout;
 		m.__reserved = reserved;
 		trace_msg("push", &m);
-		if (ioctl(fd, QD_IOC_PUSH, &m)) {
+		if (rdonly) {
+			/* the struct can be read, not written: no id */
+			ro = msgs_alloc(1, true);
+			*ro = m;
+			msgs_protect(ro, 1);
+		}
+		ret = ioctl(fd, QD_IOC_PUSH, ro ? ro : &m);
+		if (ro) {
+			m = *ro;
+			msgs_free(ro, 1, true);
+			ro = NULL;
+		}
+		if (ret) {
 			status = fail(errno);
 			break;
 		}
@@ -651,10 +668,6 @@ static int op_push(int argc, char **argv)
 	free(buf);
 	return status;
 }
-
-static struct qd_msg *msgs_alloc(uint32_t count, bool guard);
-static void msgs_protect(struct qd_msg *m, uint32_t count);
-static void msgs_free(struct qd_msg *m, uint32_t count, bool guard);
 
 static int op_pop(int argc, char **argv)
 {
@@ -953,7 +966,7 @@ struct batch_opts {
 	uint32_t type, flags, reserved, entry_flags, entry_reserved;
 	int64_t timeout, entry_timeout;
 	const char *types, *data, *data_esc, *data_list, *sizes;
-	bool bad, nodata, meta, hex, guard, rdonly, chkstruct;
+	bool bad, nodata, meta, hex, guard, rdonly, chkstruct, rest_ids;
 };
 
 /*
@@ -1063,6 +1076,8 @@ static int op_batch_push(int argc, char **argv)
 		OPT("data-esc", O_STR, &o.data_esc),
 		OPT("data-list", O_STR, &o.data_list),
 		OPT("sizes", O_STR, &o.sizes),
+		OPT("read-only", O_BOOL, &o.rdonly),
+		OPT("rest-ids", O_BOOL, &o.rest_ids),
 		OPT_END
 	};
 	uint64_t types[QD_BATCH_MAX], sizes[QD_BATCH_MAX];
@@ -1102,10 +1117,11 @@ static int op_batch_push(int argc, char **argv)
 	fd = dev_fd(&status);
 	if (fd < 0)
 		return status;
-	msgs = msgs_alloc(count, o.guard);
+	msgs = msgs_alloc(count, o.guard || o.rdonly);
 	for (uint32_t i = 0; i < count; i++) {
 		struct qd_msg *m = &msgs[i];
 
+		m->id = PAT64;	/* --rest-ids: what the call left there */
 		if (nlist) {
 			const char *d = lists[i % nlist];
 
@@ -1127,6 +1143,8 @@ static int op_batch_push(int argc, char **argv)
 		m->timeout_ns = o.entry_timeout;
 		m->__reserved = o.entry_reserved;
 	}
+	if (o.rdonly)
+		msgs_protect(msgs, count);
 	status = batch_call(fd, QD_IOC_PUSH_BATCH, &o, defs, msgs, count, &b);
 	if (status)
 		fail(status);
@@ -1138,10 +1156,17 @@ static int op_batch_push(int argc, char **argv)
 			record_id(msgs[i].id);
 		}
 	}
+	if (o.rest_ids && b.done <= count) {
+		field("rest=");
+		for (uint32_t i = b.done; i < count; i++)
+			printf("%s%s", i > b.done ? "," : "",
+			       msgs[i].id == PAT64 ? "untouched" :
+			       msgs[i].id ? "set" : "0");
+	}
 	end_line();
 	free(listcopy);
 	free(buf);
-	msgs_free(msgs, count, o.guard);
+	msgs_free(msgs, count, o.guard || o.rdonly);
 	return status;
 }
 
@@ -1876,6 +1901,7 @@ static void help(void)
 "  push [--type T] [--flags F] [--nonblock] [--timeout-ns N] [--len N |\n"
 "       --data S | --data-esc S] [--bad-ptr | --ptr A] [--reserved X]\n"
 "       [--repeat N] [--meta] [--page-end OVER]     -> id=N\n"
+"       [--read-only] (the struct: the id cannot be written back)\n"
 "  pop [--type T] [--flags F] [--nonblock] [--peek] [--except] [--reserve]\n"
 "      [--timeout-ns N] [--buf N] [--len N] [--bad-ptr | --ptr A]\n"
 "      [--reserved X] [--check-untouched] [--check-struct] [--meta] [--hex]\n"
@@ -1890,7 +1916,9 @@ static void help(void)
 "      [--data S | --data-esc S | --len N | --data-list a,b | --sizes a,b]\n"
 "      [--flags F] [--timeout-ns N] [--reserved X] [--entry-flags F]\n"
 "      [--entry-timeout-ns N] [--entry-reserved X] [--bad-entry I]\n"
-"      [--bad-ptr] [--guard-tail]                   -> done=N ids=a,b\n"
+"      [--bad-ptr] [--guard-tail] [--read-only] (the entry array)\n"
+"      [--rest-ids] (rest=0|untouched|set,... for entries not queued)\n"
+"                                                   -> done=N ids=a,b\n"
 "  batch-pop [same batch options] [--buf N] [--no-data] [--meta] [--hex]\n"
 "      [--read-only] (the entry array: results cannot be written back)\n"
 "      [--check-struct] (out-fields written, in-fields kept, nothing past\n"

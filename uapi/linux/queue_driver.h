@@ -85,6 +85,7 @@ struct qd_msg {
  * Only the first message may wait; the call returns as soon as the next
  * one would have to. It fails only if none was done; otherwise it returns
  * 0 and @done says how many, and the error that stopped it is not reported.
+ * A push batch may set the @id of the entries it did not push to 0.
  */
 struct qd_batch {
 	__u64 msgs;
