@@ -4,7 +4,11 @@
  * results out. Every struct is checked completely (reserved fields, flags,
  * lengths, timeouts) before the queue is touched; the user copies that can
  * still fail afterwards run as queue callbacks, under the queue lock, so a
- * failure leaves the queue as it was.
+ * failure leaves the queue as it was. Two writes come after the lock is
+ * dropped, to memory proven writable before it was taken: a batch's
+ * `done` and a push batch's ids. Only a caller that unmaps or protects
+ * that memory during the call sees them fail (-EFAULT, with the
+ * messages moved).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -148,7 +152,7 @@ struct qd_umsgs {
 	bool stage_fault;		/* message @staged did not copy in */
 	unsigned int stage_idx;		/* its payload is at @stage + @stage_at */
 	size_t stage_at;
-	u64 first_id;			/* a push batch's, with @kmsgs */
+	u64 first_id;			/* message 0's id, with @kmsgs */
 };
 
 /*
@@ -196,8 +200,11 @@ fault:
 /*
  * A popped message to the caller: payload to @to, results to @um. A
  * payload of up to QD_SMALL_COPY bytes goes out in the same user-access
- * window as the results (why by the word: qd_view_to_user()); one of
- * none is not written, so any @to will do for it.
+ * window as the results (why by the word: qd_view_to_user()), a window
+ * fewer per message under the queue lock: @to is checked with
+ * access_ok() first, and user_write_access_begin() checks @um and puts
+ * its speculation barrier after both checks, as a window over both
+ * ranges would. A payload of none is not written, so any @to will do.
  */
 static int qd_msg_put(struct qd_msg __user *um, u8 __user *to,
 		      const struct qd_view *v)
@@ -206,9 +213,10 @@ static int qd_msg_put(struct qd_msg __user *um, u8 __user *to,
 
 	if (!small && qd_view_to_user(to, v))
 		return -EFAULT;
+	might_fault();
 	if (small && !access_ok(to, v->len))
 		return -EFAULT;
-	if (!user_access_begin(um, sizeof(*um)))
+	if (!user_write_access_begin(um, sizeof(*um)))
 		return -EFAULT;
 	if (small) {
 		unsafe_copy_to_user(to, v->p[0], v->n[0], fault);
@@ -222,10 +230,10 @@ static int qd_msg_put(struct qd_msg __user *um, u8 __user *to,
 	unsafe_put_user(v->type, &um->type, fault);
 	unsafe_put_user(v->sender_pid, &um->sender_pid, fault);
 	unsafe_put_user(v->sender_uid, &um->sender_uid, fault);
-	user_access_end();
+	user_write_access_end();
 	return 0;
 fault:
-	user_access_end();
+	user_write_access_end();
 	return -EFAULT;
 }
 

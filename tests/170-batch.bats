@@ -293,6 +293,19 @@ teardown() {
 	assert_line --index 22 --regexp " len=200 data=$(pattern 200)\$"
 }
 
+@test "a batch's zero-length payloads are neither read nor written, whatever their pointers" {
+	# The batch stage and a pop's shared window (driver/qd_ioctl.c)
+	# must not touch a payload of none.
+	run "$QDT" batch-push --sizes 0,0 --bad-entry 1
+	assert_success
+	assert_output --regexp '^done=2 ids=[0-9]+,[0-9]+$'
+	run "$QDT" batch-pop --count 2 --buf 0 --bad-entry 0
+	assert_success
+	assert_line --index 0 "done=2"
+	assert_line --index 1 --regexp ' len=0 data=$'
+	assert_line --index 2 --regexp ' len=0 data=$'
+}
+
 @test "a batch with a bad msgs pointer fails with EFAULT" {
 	"$QDT" push --data a
 	save_state

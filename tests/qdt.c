@@ -568,9 +568,67 @@ static uint64_t user_ptr(const void *p)
 
 /* ---- ops ------------------------------------------------------------- */
 
-static struct qd_msg *msgs_alloc(uint32_t count, bool guard);
-static void msgs_protect(struct qd_msg *m, uint32_t count);
-static void msgs_free(struct qd_msg *m, uint32_t count, bool guard);
+/*
+ * The entry array of a batch: on the heap, or (--guard-tail) ending right
+ * before an unmapped page, so that a count field above --count makes the
+ * kernel read past what is mapped. Such an array is @len bytes at the end
+ * of @span mapped ones.
+ */
+static void msgs_span(uint32_t count, size_t *len, size_t *span)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+
+	*len = (count ? count : 1) * sizeof(struct qd_msg);
+	*span = (*len + page - 1) / page * page;
+}
+
+static struct qd_msg *msgs_alloc(uint32_t count, bool guard)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), len, span;
+	char *p;
+
+	if (!guard) {
+		struct qd_msg *m = calloc(count ? count : 1, sizeof(*m));
+
+		if (!m) {
+			perror("qdt: calloc");
+			exit(1);
+		}
+		return m;
+	}
+	msgs_span(count, &len, &span);
+	p = mmap(NULL, span + page, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED || munmap(p + span, page)) {
+		perror("qdt: mmap");
+		exit(1);
+	}
+	return (struct qd_msg *)(p + span - len);
+}
+
+/* --read-only: the (--guard-tail) entry array can be read, not written. */
+static void msgs_protect(struct qd_msg *m, uint32_t count)
+{
+	size_t len, span;
+
+	msgs_span(count, &len, &span);
+	if (mprotect((char *)m + len - span, span, PROT_READ)) {
+		perror("qdt: mprotect");
+		exit(1);
+	}
+}
+
+static void msgs_free(struct qd_msg *m, uint32_t count, bool guard)
+{
+	size_t len, span;
+
+	if (!guard) {
+		free(m);
+		return;
+	}
+	msgs_span(count, &len, &span);
+	munmap((char *)m + len - span, span);
+}
 
 static int op_push(int argc, char **argv)
 {
@@ -590,7 +648,7 @@ static int op_push(int argc, char **argv)
 		OPT("page-end", O_U64, &over), OPT("read-only", O_BOOL, &rdonly),
 		OPT_END
 	};
-	struct qd_msg m, *ro = NULL;
+	struct qd_msg m;
 	char *buf;
 	size_t n;
 	int npos, ret, fd, status = 0;
@@ -624,6 +682,8 @@ static int op_push(int argc, char **argv)
 		return status;
 
 	for (count = 0; count < repeat; count++) {
+		struct qd_msg *ro = NULL;
+
 		memset(&m, 0, sizeof(m));
 		m.data = bad ? BAD_PTR : seen(defs, "ptr") ? ptr :
 			 seen(defs, "page-end") ? user_ptr(edge.p) : user_ptr(buf);
@@ -643,7 +703,6 @@ static int op_push(int argc, char **argv)
 		if (ro) {
 			m = *ro;
 			msgs_free(ro, 1, true);
-			ro = NULL;
 		}
 		if (ret) {
 			status = fail(errno);
@@ -968,68 +1027,6 @@ struct batch_opts {
 	const char *types, *data, *data_esc, *data_list, *sizes;
 	bool bad, nodata, meta, hex, guard, rdonly, chkstruct, rest_ids;
 };
-
-/*
- * The entry array of a batch: on the heap, or (--guard-tail) ending right
- * before an unmapped page, so that a count field above --count makes the
- * kernel read past what is mapped. Such an array is @len bytes at the end
- * of @span mapped ones.
- */
-static void msgs_span(uint32_t count, size_t *len, size_t *span)
-{
-	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-
-	*len = (count ? count : 1) * sizeof(struct qd_msg);
-	*span = (*len + page - 1) / page * page;
-}
-
-static struct qd_msg *msgs_alloc(uint32_t count, bool guard)
-{
-	size_t page = (size_t)sysconf(_SC_PAGESIZE), len, span;
-	char *p;
-
-	if (!guard) {
-		struct qd_msg *m = calloc(count ? count : 1, sizeof(*m));
-
-		if (!m) {
-			perror("qdt: calloc");
-			exit(1);
-		}
-		return m;
-	}
-	msgs_span(count, &len, &span);
-	p = mmap(NULL, span + page, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED || munmap(p + span, page)) {
-		perror("qdt: mmap");
-		exit(1);
-	}
-	return (struct qd_msg *)(p + span - len);
-}
-
-/* --read-only: the (--guard-tail) entry array can be read, not written. */
-static void msgs_protect(struct qd_msg *m, uint32_t count)
-{
-	size_t len, span;
-
-	msgs_span(count, &len, &span);
-	if (mprotect((char *)m + len - span, span, PROT_READ)) {
-		perror("qdt: mprotect");
-		exit(1);
-	}
-}
-
-static void msgs_free(struct qd_msg *m, uint32_t count, bool guard)
-{
-	size_t len, span;
-
-	if (!guard) {
-		free(m);
-		return;
-	}
-	msgs_span(count, &len, &span);
-	munmap((char *)m + len - span, span);
-}
 
 #define BATCH_DEFS(o) \
 	OPT("count", O_U64, &(o).count), \

@@ -66,14 +66,13 @@
  * moves' faults are the bad-pointer and --page-end tests of 100, 110,
  * 160 and 170.
  */
-#define PAYLOAD_MAX	300
+#define PAYLOAD		300
 #define BATCH		4
 #define NMSG		3	/* messages queued before a pop-like call */
 #define MAX_SWEEPS	4	/* with -m: sweeps until the minimums are seen */
 
 static const char *dev_path = "/dev/queue_driver";
 static const char *op;
-static const unsigned int payload = PAYLOAD_MAX;
 static int fail_fd = -1;
 static int qfd = -1;
 
@@ -160,7 +159,7 @@ static void fill(unsigned char *p, unsigned int len, unsigned int seed)
 
 static int push_one(unsigned int type, unsigned int seed, unsigned int len)
 {
-	unsigned char buf[PAYLOAD_MAX];
+	unsigned char buf[PAYLOAD];
 	struct qd_msg m = { .data = (uintptr_t)buf, .len = len, .type = type,
 			    .flags = QD_F_NONBLOCK };
 
@@ -171,24 +170,24 @@ static int push_one(unsigned int type, unsigned int seed, unsigned int len)
 /* Pop everything without faults; each message must be (type, seed) in order. */
 static void expect_queue(const unsigned int *seeds, unsigned int n, const char *when)
 {
-	unsigned char buf[PAYLOAD_MAX], want[PAYLOAD_MAX];
+	unsigned char buf[PAYLOAD], want[PAYLOAD];
 	struct qd_stats st = stats();
 
 	if (st.messages != n || st.reserved != 0)
 		die("%s: %llu messages (%llu reserved) queued, expected %u",
 		    when, st.messages, st.reserved, n);
 	for (unsigned int i = 0; i < n; i++) {
-		struct qd_msg m = { .data = (uintptr_t)buf, .len = payload,
+		struct qd_msg m = { .data = (uintptr_t)buf, .len = PAYLOAD,
 				    .flags = QD_F_NONBLOCK };
 
 		if (ioctl(qfd, QD_IOC_POP, &m))
 			die("%s: popping message %u: %m", when, i);
-		fill(want, payload, seeds[i]);
-		if (m.type != 1000 + seeds[i] || m.len != payload ||
-		    memcmp(buf, want, payload))
+		fill(want, PAYLOAD, seeds[i]);
+		if (m.type != 1000 + seeds[i] || m.len != PAYLOAD ||
+		    memcmp(buf, want, PAYLOAD))
 			die("%s: message %u is type %u len %u, expected type %u len %u%s",
-			    when, i, m.type, m.len, 1000 + seeds[i], payload,
-			    m.len == payload ? " (payload differs)" : "");
+			    when, i, m.type, m.len, 1000 + seeds[i], PAYLOAD,
+			    m.len == PAYLOAD ? " (payload differs)" : "");
 	}
 	st = stats();
 	if (st.messages || st.used)
@@ -198,7 +197,7 @@ static void expect_queue(const unsigned int *seeds, unsigned int n, const char *
 static void queue_msgs(unsigned int first, unsigned int n)
 {
 	for (unsigned int i = 0; i < n; i++)
-		if (push_one(1000 + first + i, first + i, payload))
+		if (push_one(1000 + first + i, first + i, PAYLOAD))
 			die("setting up: push: %m");
 }
 
@@ -280,8 +279,8 @@ static void check_counters(const struct qd_stats *a, const struct qd_stats *b,
 static int step(unsigned long n)
 {
 	static const unsigned int seeds[NMSG + BATCH] = { 1, 2, 3, 4, 5, 6, 7 };
-	unsigned char buf[PAYLOAD_MAX];
-	struct qd_msg m = { .data = (uintptr_t)buf, .len = payload,
+	unsigned char buf[PAYLOAD];
+	struct qd_msg m = { .data = (uintptr_t)buf, .len = PAYLOAD,
 			    .flags = QD_F_NONBLOCK };
 	struct qd_msg ms[BATCH];
 	struct qd_batch b = { .msgs = (uintptr_t)ms, .count = BATCH,
@@ -299,13 +298,13 @@ static int step(unsigned long n)
 	if (!strcmp(op, "push") || !strcmp(op, "write")) {
 		ballast(1);
 		before = stats();
-		fill(buf, payload, 1);
+		fill(buf, PAYLOAD, 1);
 		m.type = 1001;
 		arm(n);
 		if (!strcmp(op, "push"))
 			ret = ioctl(qfd, QD_IOC_PUSH, &m);
 		else
-			ret = write(qfd, buf, payload);
+			ret = write(qfd, buf, PAYLOAD);
 		err = errno;
 		hit = disarm();
 		failed = outcome(ret, err, hit, n);
@@ -318,14 +317,14 @@ static int step(unsigned long n)
 				die("%s: %llu messages queued", what, after.messages);
 			if (!failed) {
 				struct qd_msg p = { .data = (uintptr_t)buf,
-						    .len = payload, .type = QD_TYPE_LOG,
+						    .len = PAYLOAD, .type = QD_TYPE_LOG,
 						    .flags = QD_F_NONBLOCK };
-				unsigned char want[PAYLOAD_MAX];
+				unsigned char want[PAYLOAD];
 
-				if (ioctl(qfd, QD_IOC_POP, &p) || p.len != payload)
+				if (ioctl(qfd, QD_IOC_POP, &p) || p.len != PAYLOAD)
 					die("%s: the written message is gone", what);
-				fill(want, payload, 1);
-				if (memcmp(buf, want, payload))
+				fill(want, PAYLOAD, 1);
+				if (memcmp(buf, want, PAYLOAD))
 					die("%s: the written message is corrupt", what);
 			}
 		} else {
@@ -341,8 +340,8 @@ static int step(unsigned long n)
 
 		if (rd) {
 			/* read(2) pops QD_TYPE_LOG messages */
-			fill(buf, payload, 1);
-			if (write(qfd, buf, payload) != payload)
+			fill(buf, PAYLOAD, 1);
+			if (write(qfd, buf, PAYLOAD) != PAYLOAD)
 				die("setting up: write: %m");
 		} else {
 			queue_msgs(1, NMSG);
@@ -352,7 +351,7 @@ static int step(unsigned long n)
 		m.flags |= peek ? QD_F_PEEK : rsv ? QD_F_RESERVE : 0;
 		arm(n);
 		if (rd)
-			ret = read(qfd, buf, payload);
+			ret = read(qfd, buf, PAYLOAD);
 		else
 			ret = ioctl(qfd, QD_IOC_POP, &m);
 		err = errno;
@@ -360,14 +359,14 @@ static int step(unsigned long n)
 		failed = outcome(ret, err, hit, n);
 		after = stats();
 		if (!failed) {
-			unsigned char want[PAYLOAD_MAX];
+			unsigned char want[PAYLOAD];
 
-			fill(want, payload, 1);
-			if (memcmp(buf, want, payload))
+			fill(want, PAYLOAD, 1);
+			if (memcmp(buf, want, PAYLOAD))
 				die("%s: the call succeeded but the payload differs", what);
-			if (!rd && (m.type != 1001 || m.len != payload))
+			if (!rd && (m.type != 1001 || m.len != PAYLOAD))
 				die("%s: popped type %u len %u, expected 1001 len %u",
-				    what, m.type, m.len, payload);
+				    what, m.type, m.len, PAYLOAD);
 		}
 		if (rsv && !failed) {
 			if (after.reserved != 1)
@@ -382,10 +381,10 @@ static int step(unsigned long n)
 				die("%s: %llu messages left", what, after.messages);
 			if (failed) {
 				struct qd_msg p = { .data = (uintptr_t)buf,
-						    .len = payload, .type = QD_TYPE_LOG,
+						    .len = PAYLOAD, .type = QD_TYPE_LOG,
 						    .flags = QD_F_NONBLOCK };
 
-				if (ioctl(qfd, QD_IOC_POP, &p) || p.len != payload)
+				if (ioctl(qfd, QD_IOC_POP, &p) || p.len != PAYLOAD)
 					die("%s: the message read(2) failed on is gone", what);
 			}
 		} else if (failed || peek) {
@@ -417,7 +416,7 @@ static int step(unsigned long n)
 
 	if (!strcmp(op, "push-batch") || !strcmp(op, "pop-batch")) {
 		int push = !strcmp(op, "push-batch");
-		unsigned char bufs[BATCH][PAYLOAD_MAX];
+		unsigned char bufs[BATCH][PAYLOAD];
 		unsigned int done;
 
 		if (!push)
@@ -426,12 +425,12 @@ static int step(unsigned long n)
 			ballast(1);
 		for (unsigned int i = 0; i < BATCH; i++) {
 			ms[i].data = (uintptr_t)bufs[i];
-			ms[i].len = payload;
+			ms[i].len = PAYLOAD;
 			if (push) {
 				ms[i].type = 1001 + i;
-				fill(bufs[i], payload, 1 + i);
+				fill(bufs[i], PAYLOAD, 1 + i);
 			} else {
-				memset(bufs[i], 0, payload);
+				memset(bufs[i], 0, PAYLOAD);
 			}
 		}
 		before = stats();
@@ -452,10 +451,10 @@ static int step(unsigned long n)
 			expect_queue(seeds, done, what);
 		} else {
 			for (unsigned int i = 0; i < done; i++) {
-				unsigned char want[PAYLOAD_MAX];
+				unsigned char want[PAYLOAD];
 
-				fill(want, payload, 1 + i);
-				if (ms[i].type != 1001 + i || memcmp(bufs[i], want, payload))
+				fill(want, PAYLOAD, 1 + i);
+				if (ms[i].type != 1001 + i || memcmp(bufs[i], want, PAYLOAD))
 					die("%s: batch entry %u is wrong", what, i);
 			}
 			expect_queue(seeds + done, BATCH - done, what);
@@ -513,7 +512,7 @@ static int step(unsigned long n)
 		hit = disarm();
 		failed = outcome(fd, err, hit, n);
 		if (!failed) {
-			struct qd_msg p = { .data = (uintptr_t)buf, .len = payload,
+			struct qd_msg p = { .data = (uintptr_t)buf, .len = PAYLOAD,
 					    .flags = QD_F_NONBLOCK | QD_F_PEEK };
 
 			/* The new file works. */

@@ -85,7 +85,10 @@ struct qd_msg {
  * Only the first message may wait; the call returns as soon as the next
  * one would have to. It fails only if none was done; otherwise it returns
  * 0 and @done says how many, and the error that stopped it is not reported.
- * A push batch may set the @id of the entries it did not push to 0.
+ * A push batch may set the @id of the entries it did not push to 0. @done
+ * and the ids are written after the messages moved, to memory found
+ * writable before: if the caller unmaps or write-protects them during
+ * the call, it fails with -EFAULT although messages moved.
  */
 struct qd_batch {
 	__u64 msgs;
