@@ -630,6 +630,29 @@ static void msgs_free(struct qd_msg *m, uint32_t count, bool guard)
 	munmap((char *)m + len - span, span);
 }
 
+/*
+ * QD_IOC_PUSH or QD_IOC_POP of @m; with @rdonly from a copy of it that
+ * can be read, not written (no id or results come back), copied back.
+ * Returns ioctl()'s result, errno as it left it.
+ */
+static int msg_ioctl(int fd, unsigned long cmd, struct qd_msg *m, bool rdonly)
+{
+	struct qd_msg *ro;
+	int ret, err;
+
+	if (!rdonly)
+		return ioctl(fd, cmd, m);
+	ro = msgs_alloc(1, true);
+	*ro = *m;
+	msgs_protect(ro, 1);
+	ret = ioctl(fd, cmd, ro);
+	err = errno;
+	*m = *ro;
+	msgs_free(ro, 1, true);
+	errno = err;
+	return ret;
+}
+
 static int op_push(int argc, char **argv)
 {
 	uint32_t type = QD_TYPE_LOG, flags = 0, reserved = 0;
@@ -682,8 +705,6 @@ static int op_push(int argc, char **argv)
 		return status;
 
 	for (count = 0; count < repeat; count++) {
-		struct qd_msg *ro = NULL;
-
 		memset(&m, 0, sizeof(m));
 		m.data = bad ? BAD_PTR : seen(defs, "ptr") ? ptr :
 			 seen(defs, "page-end") ? user_ptr(edge.p) : user_ptr(buf);
@@ -693,18 +714,7 @@ static int op_push(int argc, char **argv)
 		m.timeout_ns = timeout;
 		m.__reserved = reserved;
 		trace_msg("push", &m);
-		if (rdonly) {
-			/* the struct can be read, not written: no id */
-			ro = msgs_alloc(1, true);
-			*ro = m;
-			msgs_protect(ro, 1);
-		}
-		ret = ioctl(fd, QD_IOC_PUSH, ro ? ro : &m);
-		if (ro) {
-			m = *ro;
-			msgs_free(ro, 1, true);
-		}
-		if (ret) {
+		if (msg_ioctl(fd, QD_IOC_PUSH, &m, rdonly)) {
 			status = fail(errno);
 			break;
 		}
@@ -751,7 +761,7 @@ static int op_pop(int argc, char **argv)
 		OPT("page-end", O_U64, &over), OPT_END
 	};
 	unsigned char *buf;
-	struct qd_msg m, *ro = NULL;
+	struct qd_msg m;
 	struct edge_buf edge;
 	int npos, ret, fd, status = 0;
 
@@ -789,19 +799,7 @@ static int op_pop(int argc, char **argv)
 			m.sender_uid = PAT32;
 		}
 		trace_msg("pop", &m);
-		if (rdonly) {
-			/* the struct can be read, not written: no result */
-			ro = msgs_alloc(1, true);
-			*ro = m;
-			msgs_protect(ro, 1);
-		}
-		ret = ioctl(fd, QD_IOC_POP, ro ? ro : &m);
-		if (ro) {
-			m = *ro;
-			msgs_free(ro, 1, true);
-			ro = NULL;
-		}
-		if (ret) {
+		if (msg_ioctl(fd, QD_IOC_POP, &m, rdonly)) {
 			int err = errno;
 
 			status = fail(err);
