@@ -4,13 +4,16 @@
  * per message, FIFO per type, with blocking push and pop, reservations and
  * resizing. No user pointers here: see struct qd_push_src / qd_pop_dst.
  *
- * Invariants, all under q->lock:
- *  - q->msgs lists every queued message (reserved ones too) by id.
+ * Invariants, all under q->lock, whenever it is taken:
+ *  - q->msgs lists every queued message (reserved ones too) by id. (A
+ *    push links its messages, and a pop unlinks a run of the oldest, in
+ *    one step before it drops the lock: qd_push_link_locked(),
+ *    struct qd_pop_call.)
  *  - used == sum over q->msgs of QD_MSG_HEADER_SIZE + len <= size.
  *  - Payloads follow each other around the ring in the order of q->msgs,
  *    from head_off (the first entry's offset) for span bytes to tail_off;
  *    span <= size. Gaps between payloads are holes left by messages
- *    removed out of order. span may overestimate (see qd_remove_locked);
+ *    removed out of order. span may overestimate (see qd_forget_locked());
  *    qd_compact_locked() makes it exact.
  *  - nr_reserved counts entries with a struct qd_resv; each of those is
  *    on its owner's reserved list.
@@ -258,28 +261,23 @@ static bool qd_fits_locked(struct qd_queue *q, u32 len)
 }
 
 /*
- * Unlink @e from the queue and move it to @dead, which the caller frees
- * with qd_entries_free() after dropping the lock. Caller wakes writers.
+ * Account for @e leaving the queue. @first: if @e was the oldest message,
+ * the oldest one left (if any), else NULL. Caller unlinks @e and wakes
+ * writers.
  */
-static void qd_remove_locked(struct qd_queue *q, struct qd_entry *e,
-			     struct list_head *dead)
+static void qd_forget_locked(struct qd_queue *q, const struct qd_entry *e,
+			     const struct qd_entry *first)
 {
-	struct qd_entry *first;
-	bool was_first;
-
 	lockdep_assert_held(&q->lock);
-	was_first = e == qd_first_locked(q);
-	list_move_tail(&e->node, dead);
 	q->used -= qd_msg_bytes(e->len);
 	q->nr_msgs--;
 	q->pop_seq++;
-	first = qd_first_locked(q);
-	if (!first) {
+	if (!q->nr_msgs) {
 		/* Empty: start again at the beginning of the ring. */
 		q->head_off = 0;
 		q->tail_off = 0;
 		q->span = 0;
-	} else if (was_first) {
+	} else if (first) {
 		/*
 		 * The head moves up to the new first payload. A distance of
 		 * a full turn reads as 0 (only an empty message at the tail
@@ -289,6 +287,21 @@ static void qd_remove_locked(struct qd_queue *q, struct qd_entry *e,
 		q->span -= qd_ring_dist(q, q->head_off, first->off);
 		q->head_off = first->off;
 	}
+}
+
+/*
+ * Unlink @e from the queue and move it to @dead, which the caller frees
+ * with qd_entries_free() after dropping the lock. Caller wakes writers.
+ */
+static void qd_remove_locked(struct qd_queue *q, struct qd_entry *e,
+			     struct list_head *dead)
+{
+	bool was_first;
+
+	lockdep_assert_held(&q->lock);
+	was_first = e == qd_first_locked(q);
+	list_move_tail(&e->node, dead);
+	qd_forget_locked(q, e, was_first ? qd_first_locked(q) : NULL);
 }
 
 static bool qd_type_matches(const struct qd_pop_req *req, u32 type)
@@ -303,15 +316,17 @@ static bool qd_matches(const struct qd_entry *e, const struct qd_pop_req *req)
 	return !e->resv && qd_type_matches(req, e->type);
 }
 
+/* The oldest message after @from on q->msgs that @req takes, or NULL. */
 static struct qd_entry *qd_find_locked(struct qd_queue *q,
+				       struct list_head *from,
 				       const struct qd_pop_req *req)
 {
-	struct qd_entry *e;
+	struct qd_entry *e = list_entry(from, struct qd_entry, node);
 
 	lockdep_assert_held(&q->lock);
 	if (q->nr_msgs == q->nr_reserved)
 		return NULL;
-	list_for_each_entry(e, &q->msgs, node)
+	list_for_each_entry_continue(e, &q->msgs, node)
 		if (qd_matches(e, req))
 			return e;
 	return NULL;
@@ -547,7 +562,10 @@ static int qd_may_wait_locked(struct qd_queue *q, const struct qd_wait *w,
 	return 0;
 }
 
-/* Queue message @i of @src, which fits, stamped @now, in entry @e. */
+/*
+ * Queue message @i of @src, which fits and has room at the ring's tail,
+ * stamped @now, in entry @e. The caller links @e (qd_push_link_locked()).
+ */
 static int qd_push_one_locked(struct qd_queue *q, struct qd_push_src *src,
 			      unsigned int i, u32 len, u32 type,
 			      struct qd_entry *e, u64 now)
@@ -556,11 +574,6 @@ static int qd_push_one_locked(struct qd_queue *q, struct qd_push_src *src,
 	int ret;
 
 	lockdep_assert_held(&q->lock);
-
-	/* The accounting says it fits; make the ring agree. */
-	if (q->size - q->span < len)
-		qd_compact_locked(q);
-
 	qd_ring_spans(q, q->tail_off, len, n);
 	ret = src->fill(src, i, q->ring + q->tail_off, 0, n[0]);
 	if (!ret && n[1])
@@ -575,7 +588,6 @@ static int qd_push_one_locked(struct qd_queue *q, struct qd_push_src *src,
 	e->len = len;
 	e->type = type;
 	e->off = q->tail_off;
-	list_move_tail(&e->node, &q->msgs);
 	if (q->nr_msgs++ == 0)
 		q->head_off = e->off;
 	q->span += len;
@@ -606,21 +618,45 @@ static unsigned int qd_prealloc_count(struct qd_queue *q, unsigned int count)
 }
 
 /*
- * The next entry for a push with @left messages to go, from @spare or
+ * The next entry for a push with @left messages to go: the one after
+ * @last on @spare, the entries it got (those up to @last are filled), or
  * else got: one allocated at most, but as many spares as it could use,
  * up to QD_PREALLOC_MAX, so that the pool lock is taken once a chunk.
  * NULL: -ENOMEM.
  */
 static struct qd_entry *qd_spare_entry(struct qd_queue *q,
-				       struct list_head *spare, bool *nomem,
+				       struct list_head *spare,
+				       struct list_head *last, bool *nomem,
 				       unsigned int left, kuid_t uid)
 {
 	unsigned int extra = min(left, QD_PREALLOC_MAX) - 1;
 
-	if (list_empty(spare) && !*nomem &&
+	if (list_is_last(last, spare) && !*nomem &&
 	    !qd_entries_alloc(q, spare, 1, extra, uid))
 		*nomem = true;
-	return list_first_entry_or_null(spare, struct qd_entry, node);
+	if (list_is_last(last, spare))
+		return NULL;
+	return list_next_entry(list_entry(last, struct qd_entry, node), node);
+}
+
+/*
+ * Link the entries a push filled, @spare's first ones up to *@last, at
+ * the tail of q->msgs in one step, and start *@last again. Linking each
+ * as it was filled cost a list_move_tail() a message, under the lock,
+ * which with CONFIG_DEBUG_LIST (Debian's) checks every link it touches
+ * (DESIGN.md, "Measured a ninth time").
+ */
+static void qd_push_link_locked(struct qd_queue *q, struct list_head *spare,
+				struct list_head **last)
+{
+	LIST_HEAD(run);
+
+	lockdep_assert_held(&q->lock);
+	if (*last == spare)
+		return;
+	list_cut_position(&run, spare, *last);
+	list_splice_tail(&run, &q->msgs);
+	*last = spare;
 }
 
 /**
@@ -647,6 +683,7 @@ int qd_queue_push(struct qd_queue *q, struct qd_push_src *src,
 	unsigned int i = 0, want;
 	struct qd_entry *e;
 	LIST_HEAD(spare);
+	struct list_head *last = &spare;
 	u32 len, type;
 	int ret = 0;
 	u64 now;
@@ -667,15 +704,21 @@ int qd_queue_push(struct qd_queue *q, struct qd_push_src *src,
 			break;
 		}
 		if (qd_fits_locked(q, len)) {
-			e = qd_spare_entry(q, &spare, &nomem, src->count - i,
-					   src->uid);
+			e = qd_spare_entry(q, &spare, last, &nomem,
+					   src->count - i, src->uid);
 			if (!e) {
 				ret = -ENOMEM;
 				break;
 			}
+			/* The accounting says it fits; make the ring agree. */
+			if (q->size - q->span < len) {
+				qd_push_link_locked(q, &spare, &last);
+				qd_compact_locked(q);
+			}
 			ret = qd_push_one_locked(q, src, i, len, type, e, now);
 			if (ret)
 				break;
+			last = &e->node;
 			if (i && type != pushed.type)
 				mixed = true;
 			pushed.type = type;
@@ -703,6 +746,7 @@ int qd_queue_push(struct qd_queue *q, struct qd_push_src *src,
 		if (ret)
 			break;
 	}
+	qd_push_link_locked(q, &spare, &last);
 	room.room = qd_room_locked(q);
 	mutex_unlock(&q->lock);
 
@@ -718,7 +762,8 @@ int qd_queue_push(struct qd_queue *q, struct qd_push_src *src,
 /**
  * struct qd_pop_call - what one qd_queue_pop() carries from message to message
  * @dead:	entries removed, freed after unlocking
- * @removed:	number of entries on @dead
+ * @run:	the last of the oldest messages removed, or &q->msgs (below)
+ * @removed:	number of entries removed
  * @pid:	the last sender whose pid was translated for the caller, or NULL
  * @pid_nr:	its pid in the caller's pid namespace
  * @kuid:	the last sender's uid translated, or INVALID_UID
@@ -729,15 +774,57 @@ int qd_queue_push(struct qd_queue *q, struct qd_push_src *src,
  * compared, never dereferenced, and only while q->lock is held from when
  * it was recorded: a queued or just removed entry holds a reference to it
  * until after unlocking, so no other pid can have its address meanwhile.
+ *
+ * A run of the oldest messages that the call removes stays linked on
+ * q->msgs, from its first entry to @run, until qd_pop_call_unlink()
+ * moves it to @dead in one step before the lock is dropped: the
+ * accounting and the ring's head have moved past it, and the call looks
+ * for messages after @run. The rest of the messages removed move to
+ * @dead one by one. A list_move_tail() a message, under the lock, was
+ * a tenth of a batch's time: CONFIG_DEBUG_LIST (Debian's) checks every
+ * link it touches (DESIGN.md, "Measured a ninth time").
  */
 struct qd_pop_call {
 	struct list_head dead;
+	struct list_head *run;
 	unsigned int removed;
 	const struct pid *pid;
 	pid_t pid_nr;
 	kuid_t kuid;
 	uid_t uid;
 };
+
+/* Remove @e, which the call handed out, from the queue. */
+static void qd_pop_call_remove_locked(struct qd_queue *q,
+				      struct qd_pop_call *c,
+				      struct qd_entry *e)
+{
+	lockdep_assert_held(&q->lock);
+	if (c->run->next == &e->node) {
+		/* The oldest message left: the run grows by one. */
+		c->run = &e->node;
+		qd_forget_locked(q, e, list_is_last(c->run, &q->msgs) ?
+				 NULL : list_next_entry(e, node));
+	} else {
+		list_move_tail(&e->node, &c->dead);
+		qd_forget_locked(q, e, NULL);
+	}
+	c->removed++;
+}
+
+/* Move the run of oldest messages removed to @dead. */
+static void qd_pop_call_unlink_locked(struct qd_queue *q,
+				      struct qd_pop_call *c)
+{
+	LIST_HEAD(run);
+
+	lockdep_assert_held(&q->lock);
+	if (c->run == &q->msgs)
+		return;
+	list_cut_position(&run, &q->msgs, c->run);
+	list_splice(&run, &c->dead);
+	c->run = &q->msgs;
+}
 
 /* Forget the translations: q->lock is about to be dropped. */
 static void qd_pop_call_forget(struct qd_pop_call *c)
@@ -805,9 +892,8 @@ static int qd_pop_one_locked(struct qd_queue *q, struct qd_file *f,
 		q->nr_reserved++;
 		return 0;
 	}
-	qd_remove_locked(q, e, &c->dead);
+	qd_pop_call_remove_locked(q, c, e);
 	q->pops++;
-	c->removed++;
 	return 0;
 }
 
@@ -829,7 +915,7 @@ int qd_queue_pop(struct qd_queue *q, struct qd_file *f,
 	struct qd_pop_req req;
 	struct qd_waiter waiter = { .req = &req };
 	struct qd_pop_call call = { .dead = LIST_HEAD_INIT(call.dead),
-				    .kuid = INVALID_UID };
+				    .run = &q->msgs, .kuid = INVALID_UID };
 	struct qd_wake_key owed = { }, room = { };
 	bool waited = false, owe = false;
 	unsigned int i = 0;
@@ -846,7 +932,7 @@ int qd_queue_pop(struct qd_queue *q, struct qd_file *f,
 		ret = dst->describe(dst, i, &req);
 		if (ret)
 			break;
-		e = qd_find_locked(q, &req);
+		e = qd_find_locked(q, call.run, &req);
 		if (e) {
 			type = e->type;
 			ret = qd_pop_one_locked(q, f, dst, i, &req, e, &call);
@@ -867,6 +953,7 @@ int qd_queue_pop(struct qd_queue *q, struct qd_file *f,
 		if (ret)
 			break;
 		seen = q->push_seq;
+		qd_pop_call_unlink_locked(q, &call);
 		qd_pop_call_forget(&call);
 		mutex_unlock(&q->lock);
 		peek = req.flags & QD_F_PEEK;
@@ -880,6 +967,7 @@ int qd_queue_pop(struct qd_queue *q, struct qd_file *f,
 		if (ret)
 			break;
 	}
+	qd_pop_call_unlink_locked(q, &call);
 	room.room = qd_room_locked(q);
 	mutex_unlock(&q->lock);
 
