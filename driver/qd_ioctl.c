@@ -140,7 +140,10 @@ struct qd_umsgs {
 	};
 	struct qd_msg __user *umsgs;
 	struct qd_msg *kmsgs;		/* all entries, copied in, or NULL */
-	struct qd_msg cur;		/* the entry being worked on */
+	unsigned int nr_valid;		/* @kmsgs: [0, @nr_valid) checked */
+	int invalid;			/* @kmsgs: the error of the next one */
+	const struct qd_msg *cur;	/* the entry being worked on */
+	struct qd_msg one;		/* it, when read alone */
 	unsigned int cur_idx;		/* index of @cur, or UINT_MAX */
 	unsigned int count;
 	u32 entry_flags;		/* flags allowed in an entry */
@@ -243,28 +246,42 @@ static int qd_umsgs_check(const struct qd_umsgs *u, const struct qd_msg *m)
 			 qd_check_pop(m, u->entry_flags);
 }
 
+/*
+ * Make entry @i the current one. A batch's entries copied in were
+ * checked then (qd_umsgs_prefetch()), up to the first invalid one, where
+ * the batch stops; an entry read alone is checked here.
+ */
 static int qd_umsgs_load(struct qd_umsgs *u, unsigned int i)
 {
 	int ret;
 
 	if (u->cur_idx == i)
 		return 0;
-	if (u->kmsgs)
-		u->cur = u->kmsgs[i];
-	else if (!qd_msgs_get(&u->cur, &u->umsgs[i], 1, false))
-		return -EFAULT;
-	ret = qd_umsgs_check(u, &u->cur);
-	if (ret)
-		return ret;
+	if (u->kmsgs) {
+		if (i >= u->nr_valid)
+			return u->invalid;
+		u->cur = &u->kmsgs[i];
+	} else {
+		if (!qd_msgs_get(&u->one, &u->umsgs[i], 1, false))
+			return -EFAULT;
+		ret = qd_umsgs_check(u, &u->one);
+		if (ret)
+			return ret;
+		u->cur = &u->one;
+	}
 	u->cur_idx = i;
 	return 0;
 }
 
-/* A batch: copy all its entries in at once if they are all readable. */
+/*
+ * A batch: copy all its entries in at once if they are all readable, and
+ * check them up to the first invalid one, before the queue lock is taken.
+ */
 static void qd_umsgs_prefetch(struct qd_umsgs *u, struct qd_file *f)
 {
 	size_t size = u->count * sizeof(*u->kmsgs);
 	struct qd_scratch *s;
+	unsigned int i;
 
 	s = qd_scratch_get(f, size + (u->push ? QD_STAGE_MAX : 0));
 	if (!s)
@@ -276,6 +293,12 @@ static void qd_umsgs_prefetch(struct qd_umsgs *u, struct qd_file *f)
 	}
 	u->scratch = s;
 	u->kmsgs = (struct qd_msg *)s->buf;
+	for (i = 0; i < u->count; i++) {
+		u->invalid = qd_umsgs_check(u, &u->kmsgs[i]);
+		if (u->invalid)
+			break;
+	}
+	u->nr_valid = i;
 }
 
 /*
@@ -291,10 +314,9 @@ static void qd_umsgs_stage(struct qd_umsgs *u)
 
 	if (!u->kmsgs)
 		return;
-	for (i = 0; i < u->count; i++) {
+	for (i = 0; i < u->nr_valid; i++) {
 		m = &u->kmsgs[i];
-		if (qd_umsgs_check(u, m) || m->len > QD_STAGE_MSG ||
-		    m->len > QD_STAGE_MAX - total)
+		if (m->len > QD_STAGE_MSG || m->len > QD_STAGE_MAX - total)
 			break;
 		total += m->len;
 		n++;
@@ -326,8 +348,8 @@ static int qd_src_describe(struct qd_push_src *src, unsigned int i,
 
 	if (ret)
 		return ret;
-	*len = u->cur.len;
-	*type = u->cur.type;
+	*len = u->cur->len;
+	*type = u->cur->type;
 	return 0;
 }
 
@@ -361,7 +383,7 @@ static int qd_src_fill(struct qd_push_src *src, unsigned int i, void *dst,
 		       size_t at, size_t n)
 {
 	struct qd_umsgs *u = container_of(src, struct qd_umsgs, src);
-	const u8 __user *from = u64_to_user_ptr(u->cur.data);
+	const u8 __user *from = u64_to_user_ptr(u->cur->data);
 
 	if (i < u->staged) {
 		/* Messages are queued in order: walk forward to @i. */
@@ -372,7 +394,7 @@ static int qd_src_fill(struct qd_push_src *src, unsigned int i, void *dst,
 	}
 	if (i == u->staged && u->stage_fault)
 		return -EFAULT;	/* once is enough */
-	return qd_ring_from_user(dst, from + at, n, u->cur.len);
+	return qd_ring_from_user(dst, from + at, n, u->cur->len);
 }
 
 static int qd_src_queued(struct qd_push_src *src, unsigned int i, u64 id)
@@ -422,8 +444,8 @@ static int qd_dst_describe(struct qd_pop_dst *dst, unsigned int i,
 
 	if (ret)
 		return ret;
-	req->type = u->cur.type;
-	req->flags = u->cur.flags;
+	req->type = u->cur->type;
+	req->flags = u->cur->flags;
 	return 0;
 }
 
@@ -431,9 +453,9 @@ static int qd_dst_deliver(struct qd_pop_dst *dst, unsigned int i,
 			  const struct qd_view *v)
 {
 	struct qd_umsgs *u = container_of(dst, struct qd_umsgs, dst);
-	u8 __user *to = u64_to_user_ptr(u->cur.data);
+	u8 __user *to = u64_to_user_ptr(u->cur->data);
 
-	if (v->len > u->cur.len) {
+	if (v->len > u->cur->len) {
 		/* Say how big a buffer it takes; the message stays. */
 		if (put_user(v->len, &u->umsgs[i].len))
 			return -EFAULT;
@@ -477,7 +499,7 @@ static long qd_ioc_msg(struct file *file, bool push, void __user *argp)
 	ret = qd_umsgs_load(&u, 0);
 	if (ret)
 		return ret;
-	qd_wait_init(&w, file, u.cur.flags, u.cur.timeout_ns);
+	qd_wait_init(&w, file, u.cur->flags, u.cur->timeout_ns);
 	if (push)
 		ret = qd_queue_push(f->q, &u.src, &w, &done);
 	else
