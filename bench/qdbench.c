@@ -1496,6 +1496,73 @@ static void memory(struct ctx *c, unsigned int nsizes, const size_t *sizes)
 }
 
 /* ------------------------------------------------------------------ */
+/* alone: each side of a batch, without the other                     */
+
+/*
+ * Push batches of QD_BATCH messages of @size bytes until the queue
+ * (--capacity) is full, then pop them all, until @count were pushed and
+ * popped; one process, so neither side waits for or contends with the
+ * other. Prints "size,messages,push_ns_per_msg,pop_ns_per_msg": what a
+ * message costs each side alone, to set against a 1p1c run's rate.
+ */
+static void alone(struct ctx *c, size_t size, uint64_t count)
+{
+	struct qd_msg m[QD_BATCH];
+	uint64_t pushed = 0, popped = 0, tpush = 0, tpop = 0, t0;
+	unsigned char *data;
+	struct qd_batch bt;
+	unsigned int i;
+	int fd, push;
+
+	if (!size || size + QD_MSG_HEADER_SIZE > c->capacity)
+		die("a %zu-byte message does not fit in %zu bytes",
+		    size, c->capacity);
+	fd = qd_open(c);
+	c->qd_saved_size = (uint64_t)read_ll(qd_attr(c, "size"));
+	qd_drain(fd);
+	qd_set_size(c, c->capacity);
+	data = calloc(QD_BATCH, size);
+	if (!data)
+		die("out of memory");
+	while (popped < count) {
+		for (push = 1; push >= 0; push--) {
+			t0 = now_ns();
+			for (;;) {
+				memset(m, 0, sizeof(m));
+				for (i = 0; i < QD_BATCH; i++) {
+					m[i].data = (uintptr_t)(data + i * size);
+					m[i].len = (uint32_t)size;
+					m[i].type = push ? QD_TYPE_PING : QD_TYPE_ANY;
+				}
+				bt = (struct qd_batch){
+					.msgs = (uintptr_t)m, .count = QD_BATCH,
+					.flags = QD_F_NONBLOCK,
+				};
+				if (ioctl(fd, push ? QD_IOC_PUSH_BATCH :
+					  QD_IOC_POP_BATCH, &bt)) {
+					if (errno == EAGAIN)
+						break;
+					die("%s: %s", push ? "QD_IOC_PUSH_BATCH" :
+					    "QD_IOC_POP_BATCH", strerror(errno));
+				}
+				*(push ? &pushed : &popped) += bt.done;
+			}
+			*(push ? &tpush : &tpop) += now_ns() - t0;
+		}
+		if (!pushed || pushed != popped)
+			die("pushed %llu, popped %llu",
+			    (unsigned long long)pushed,
+			    (unsigned long long)popped);
+	}
+	printf("%zu,%llu,%.0f,%.0f\n", size, (unsigned long long)pushed,
+	       (double)tpush / (double)pushed, (double)tpop / (double)popped);
+	if (c->qd_saved_size > 0)
+		qd_set_size(c, c->qd_saved_size);
+	close(fd);
+	free(data);
+}
+
+/* ------------------------------------------------------------------ */
 /* log generator for the fill/read comparison                          */
 
 static void genlog(uint64_t lines)
@@ -1541,6 +1608,8 @@ static const char doc[] =
 	"  suite     run a plan from stdin, lines \"RUN MECH CASE COUNT\"\n"
 	"  capacity  how many --case-sized messages --mech holds\n"
 	"  memory    kernel memory of a full queue_driver queue, per --size\n"
+	"  alone     ns a message costs a batch push, and a batch pop, each\n"
+	"            alone (one process, --size, default 64; -n messages)\n"
 	"  genlog N  write an N-line sample log to stdout\n\n"
 	"Cases: SIZE_PpCc (e.g. 64B_1p1c, 1K_4p4c, 16K_1p1c) or "
 	"SIZE_pingpong (e.g. 64B_pingpong). SIZE: bytes, with B/K suffix, "
@@ -1558,7 +1627,8 @@ static const struct argp_option options[] = {
 	{ "capacity", 'C', "BYTES", 0,
 	  "queue budget, default 65536 (see the source's top comment)", 0 },
 	{ "size", 's', "BYTES", 0,
-	  "memory: a message size to fill with (repeatable)", 0 },
+	  "memory: a message size to fill with (repeatable); alone: the size",
+	  0 },
 	{ "raise-limits", OPT_RAISE, NULL, 0,
 	  "write /proc/sys limits that are too low for the budget", 0 },
 	{ "device", OPT_DEVICE, "PATH", 0,
@@ -1900,6 +1970,12 @@ int main(int argc, char **argv)
 			a.sizes[a.nsizes++] = 1024;
 		}
 		memory(c, a.nsizes, a.sizes);
+		return 0;
+	}
+	if (a.cmd && !strcmp(a.cmd, "alone")) {
+		snprintf(what, sizeof(what), "alone");
+		alone(c, a.nsizes ? a.sizes[0] : 64,
+		      a.count_set ? c->count : 300000);
 		return 0;
 	}
 	if (a.cmd && !strcmp(a.cmd, "suite"))
