@@ -1,6 +1,6 @@
 set terminal pngcairo size 1400,1000 font "sans,10" noenhanced
 set output "/work/main/bench/results.png"
-set multiplot layout 2,1 title "queue_driver vs kernel IPC: 6.1.0-57-amd64, 2 vCPUs, kvm, median of 9 runs, error bars min..max"
+set multiplot layout 2,1 title "queue_driver vs kernel IPC: 6.1.0-57-amd64, 2 vCPUs, tcg, median of 9 runs, error bars min..max"
 set style data histograms
 set style histogram errorbars gap 2 lw 1
 set style fill solid 0.8 border -1
