@@ -34,7 +34,7 @@ struct qd_scratch;
  * struct qd_queue - one bounded queue of typed messages
  *
  * Payloads live in a byte ring of @size bytes, in push order; each message
- * also has a struct qd_entry (id, type, sender, position) from a slab cache.
+ * also has a struct qd_entry (id, type, sender, position) from kmalloc().
  * Popping a message that is not the oldest (type filter, reservation) leaves
  * a hole in the ring; holes are squeezed out when a push that fits by the
  * accounting does not find room at the tail. See DESIGN.md.

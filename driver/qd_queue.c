@@ -4,11 +4,12 @@
  * per message, FIFO per type, with blocking push and pop, reservations and
  * resizing. No user pointers here: see struct qd_push_src / qd_pop_dst.
  *
- * Invariants, all under q->lock, whenever it is taken:
+ * Invariants, whenever q->lock is free (a push or a pop that holds it
+ * may have q->msgs behind its accounting, and puts that right before it
+ * drops the lock):
  *  - q->msgs lists every queued message (reserved ones too) by id. (A
  *    push links its messages, and a pop unlinks a run of the oldest, in
- *    one step before it drops the lock: qd_push_link_locked(),
- *    struct qd_pop_call.)
+ *    one step: qd_push_link_locked(), struct qd_pop_call.)
  *  - used == sum over q->msgs of QD_MSG_HEADER_SIZE + len <= size.
  *  - Payloads follow each other around the ring in the order of q->msgs,
  *    from head_off (the first entry's offset) for span bytes to tail_off;
@@ -316,7 +317,11 @@ static bool qd_matches(const struct qd_entry *e, const struct qd_pop_req *req)
 	return !e->resv && qd_type_matches(req, e->type);
 }
 
-/* The oldest message after @from on q->msgs that @req takes, or NULL. */
+/*
+ * The oldest message after @from on q->msgs that @req takes, or NULL.
+ * @from is the list head itself or an entry's node: as with
+ * list_prepare_entry(), @e starts as a pointer whose node alone is used.
+ */
 static struct qd_entry *qd_find_locked(struct qd_queue *q,
 				       struct list_head *from,
 				       const struct qd_pop_req *req)
@@ -619,10 +624,10 @@ static unsigned int qd_prealloc_count(struct qd_queue *q, unsigned int count)
 
 /*
  * The next entry for a push with @left messages to go: the one after
- * @last on @spare, the entries it got (those up to @last are filled), or
- * else got: one allocated at most, but as many spares as it could use,
- * up to QD_PREALLOC_MAX, so that the pool lock is taken once a chunk.
- * NULL: -ENOMEM.
+ * @last on @spare (the entries up to @last are filled). When there is
+ * none, more are added to @spare: one allocated at most, but as many
+ * spares from the pool as it could use, up to QD_PREALLOC_MAX, so that
+ * the pool lock is taken once a chunk. NULL: -ENOMEM.
  */
 static struct qd_entry *qd_spare_entry(struct qd_queue *q,
 				       struct list_head *spare,
@@ -735,6 +740,7 @@ int qd_queue_push(struct qd_queue *q, struct qd_push_src *src,
 		seen = q->pop_seq;
 		room.room = qd_room_locked(q);
 		waiter.need = qd_msg_bytes(len);
+		qd_push_link_locked(q, &spare, &last);	/* nothing yet: i == 0 */
 		mutex_unlock(&q->lock);
 		/* Chosen, but someone took the room first: pass on the rest. */
 		if (owe && room.room >= QD_MSG_HEADER_SIZE)
@@ -776,7 +782,7 @@ int qd_queue_push(struct qd_queue *q, struct qd_push_src *src,
  * until after unlocking, so no other pid can have its address meanwhile.
  *
  * A run of the oldest messages that the call removes stays linked on
- * q->msgs, from its first entry to @run, until qd_pop_call_unlink()
+ * q->msgs, from its first entry to @run, until qd_pop_call_unlink_locked()
  * moves it to @dead in one step before the lock is dropped: the
  * accounting and the ring's head have moved past it, and the call looks
  * for messages after @run. The rest of the messages removed move to
