@@ -93,6 +93,30 @@ teardown() {
 	assert_line --index 1 --regexp ' type=2 len=1 data=b$'
 }
 
+@test "a batch pop that takes from the middle, then from the head, leaves the rest in order" {
+	local t
+	for t in 1:a 2:b 1:c 2:d 1:e; do
+		"$QDT" push --type "${t%:*}" --data "${t#*:}"
+	done
+	# b leaves from the middle, then a and c from the head, in one call
+	run "$QDT" batch-pop --count 3 --types 2,1,1 --buf 8
+	assert_success
+	assert_line --index 0 "done=3"
+	assert_line --index 1 --regexp ' type=2 len=1 data=b$'
+	assert_line --index 2 --regexp ' type=1 len=1 data=a$'
+	assert_line --index 3 --regexp ' type=1 len=1 data=c$'
+	stat_is messages 2
+	"$QDT" push --type 1 --data f
+	run "$QDT" batch-pop --count 4 --flags nonblock --buf 8
+	assert_success
+	assert_line --index 0 "done=3"
+	assert_line --index 1 --regexp ' type=2 len=1 data=d$'
+	assert_line --index 2 --regexp ' type=1 len=1 data=e$'
+	assert_line --index 3 --regexp ' type=1 len=1 data=f$'
+	stat_is messages 0
+	stat_is used 0
+}
+
 @test "a batch pop with QD_F_RESERVE entries reserves them for the file" {
 	"$QDT" push --repeat 2 --data r
 	ctl_start
@@ -365,6 +389,35 @@ teardown() {
 	run "$QDT" batch-pop --count 1 --timeout-ns 100
 	assert_failure 22
 	assert_state_unchanged
+}
+
+@test "a batch stops at an invalid entry after the valid ones, and says how many it did" {
+	# push: type 0 is no type; the valid first entry is queued, the rest not
+	run "$QDT" batch-push --data-list a,b,c --types 1,0,1
+	assert_success
+	assert_output --regexp '^done=1 ids=[0-9]+$'
+	stat_is messages 1
+	"$QDT" push --type 2 --data d
+	# pop: "any type except none" is no filter; a is popped, d stays
+	run "$QDT" batch-pop --count 3 --types 2,0,2 --entry-flags except --buf 8
+	assert_success
+	assert_line --index 0 "done=1"
+	assert_line --index 1 --regexp ' type=1 len=1 data=a$'
+	stat_is messages 1
+	run "$QDT" pop --buf 8
+	assert_output --regexp ' type=2 len=1 data=d$'
+}
+
+@test "qdbench alone pushes and pops every message and times each side" {
+	run "$QD_ROOT/bench/qdbench" alone -n 3000
+	assert_success
+	assert_output --regexp '^64,[0-9]+,[0-9]+,[0-9]+$'
+	local n
+	n=$(cut -d, -f2 <<<"$output")
+	[ "$n" -ge 3000 ]
+	stat_is messages 0
+	stat_is pushes "$n"
+	stat_is pops "$n"
 }
 
 @test "batch entries may not carry waiting flags, a timeout or __reserved" {
