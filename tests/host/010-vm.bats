@@ -67,6 +67,10 @@ VM() {
 	QD_VM_ACCEL=tcg run --separate-stderr VM -- true
 	assert_success
 	[[ $stderr == *"under tcg"* ]]
+	# the guest is told what it runs under, whatever the host asked
+	QD_VM_ACCEL=auto run --separate-stderr VM -q -- sh -c 'echo "$QD_VM_ACCEL"'
+	assert_success
+	assert_output --regexp '^(tcg|kvm)$'
 	QD_VM_ACCEL=hvf run --separate-stderr VM -- true
 	assert_failure 125
 	assert_equal "$stderr" "vm: QD_VM_ACCEL: 'hvf' is not auto, tcg or kvm"
