@@ -1500,10 +1500,13 @@ static void memory(struct ctx *c, unsigned int nsizes, const size_t *sizes)
 
 /*
  * Push batches of QD_BATCH messages of @size bytes until the queue
- * (--capacity) is full, then pop them all, until @count were pushed and
- * popped; one process, so neither side waits for or contends with the
- * other. Prints "size,messages,push_ns_per_msg,pop_ns_per_msg": what a
- * message costs each side alone, to set against a 1p1c run's rate.
+ * (--capacity) is full, then pop them all, until at least @count were
+ * pushed and popped (whole rounds); one process, so neither side waits
+ * for or contends with the other. Prints
+ * "size,messages,push_ns_per_msg,pop_ns_per_msg": what a message costs
+ * each side alone, calls and their user-side set-up included (and the
+ * one call a round that finds the queue full, or empty), to set against
+ * a 1p1c run's rate.
  */
 static void alone(struct ctx *c, size_t size, uint64_t count)
 {
@@ -1545,9 +1548,15 @@ static void alone(struct ctx *c, size_t size, uint64_t count)
 					die("%s: %s", push ? "QD_IOC_PUSH_BATCH" :
 					    "QD_IOC_POP_BATCH", strerror(errno));
 				}
-				*(push ? &pushed : &popped) += bt.done;
+				if (push)
+					pushed += bt.done;
+				else
+					popped += bt.done;
 			}
-			*(push ? &tpush : &tpop) += now_ns() - t0;
+			if (push)
+				tpush += now_ns() - t0;
+			else
+				tpop += now_ns() - t0;
 		}
 		if (!pushed || pushed != popped)
 			die("pushed %llu, popped %llu",
@@ -1609,7 +1618,7 @@ static const char doc[] =
 	"  capacity  how many --case-sized messages --mech holds\n"
 	"  memory    kernel memory of a full queue_driver queue, per --size\n"
 	"  alone     ns a message costs a batch push, and a batch pop, each\n"
-	"            alone (one process, --size, default 64; -n messages)\n"
+	"            alone (one process; --size, default 64; at least -n)\n"
 	"  genlog N  write an N-line sample log to stdout\n\n"
 	"Cases: SIZE_PpCc (e.g. 64B_1p1c, 1K_4p4c, 16K_1p1c) or "
 	"SIZE_pingpong (e.g. 64B_pingpong). SIZE: bytes, with B/K suffix, "
