@@ -73,10 +73,7 @@ elf_class() {
 	assert_output --regexp '^done=3 ids=[0-9]+,[0-9]+,[0-9]+$'
 	run "$QDT32" batch-pop --count 8 --flags nonblock --buf 16
 	assert_success
-	assert_line --index 0 "done=3"
-	assert_line --index 1 --regexp ' type=9 len=1 data=a$'
-	assert_line --index 2 --regexp ' type=9 len=2 data=bb$'
-	assert_line --index 3 --regexp ' type=9 len=3 data=ccc$'
+	assert_batch_popped 3 9:a 9:bb 9:ccc
 }
 
 @test "32-bit reserve, nack and ack work" {

@@ -86,9 +86,7 @@ teardown() {
 	"$QDT" push --type 3 --data c
 	run "$QDT" batch-pop --count 2 --types 3,1 --buf 8
 	assert_success
-	assert_line --index 0 "done=2"
-	assert_line --index 1 --regexp ' type=3 len=1 data=c$'
-	assert_line --index 2 --regexp ' type=1 len=1 data=a$'
+	assert_batch_popped 2 3:c 1:a
 	run "$QDT" batch-pop --count 1 --type 3 --entry-flags except --buf 8
 	assert_line --index 1 --regexp ' type=2 len=1 data=b$'
 }
@@ -101,18 +99,12 @@ teardown() {
 	# b leaves from the middle, then a and c from the head, in one call
 	run "$QDT" batch-pop --count 3 --types 2,1,1 --buf 8
 	assert_success
-	assert_line --index 0 "done=3"
-	assert_line --index 1 --regexp ' type=2 len=1 data=b$'
-	assert_line --index 2 --regexp ' type=1 len=1 data=a$'
-	assert_line --index 3 --regexp ' type=1 len=1 data=c$'
+	assert_batch_popped 3 2:b 1:a 1:c
 	stat_is messages 2
 	"$QDT" push --type 1 --data f
 	run "$QDT" batch-pop --count 4 --flags nonblock --buf 8
 	assert_success
-	assert_line --index 0 "done=3"
-	assert_line --index 1 --regexp ' type=2 len=1 data=d$'
-	assert_line --index 2 --regexp ' type=1 len=1 data=e$'
-	assert_line --index 3 --regexp ' type=1 len=1 data=f$'
+	assert_batch_popped 3 2:d 1:e 1:f
 	stat_is messages 0
 	stat_is used 0
 }
@@ -401,8 +393,7 @@ teardown() {
 	# pop: "any type except none" is no filter; a is popped, d stays
 	run "$QDT" batch-pop --count 3 --types 2,0,2 --entry-flags except --buf 8
 	assert_success
-	assert_line --index 0 "done=1"
-	assert_line --index 1 --regexp ' type=1 len=1 data=a$'
+	assert_batch_popped 1 1:a
 	stat_is messages 1
 	run "$QDT" pop --buf 8
 	assert_output --regexp ' type=2 len=1 data=d$'

@@ -46,6 +46,20 @@ assert_state_unchanged() {
 	assert_equal "$now" "$STATE_BEFORE"
 }
 
+# assert_batch_popped N TYPE:DATA...: $output is a batch pop's, which
+# popped N messages, and these first, in order (DATA plain text).
+assert_batch_popped() {
+	local n=$1 i=1 m data
+	shift
+	assert_line --index 0 "done=$n"
+	for m in "$@"; do
+		data=${m#*:}
+		assert_line --index "$i" --regexp \
+			" type=${m%%:*} len=${#data} data=$data\$"
+		i=$((i + 1))
+	done
+}
+
 stat_is() {
 	local v
 	sysfs_read "$1" v
