@@ -641,7 +641,7 @@ static struct qd_entry *qd_spare_entry(struct qd_queue *q,
 		*nomem = true;
 	if (list_is_last(last, spare))
 		return NULL;
-	return list_next_entry(list_entry(last, struct qd_entry, node), node);
+	return list_entry(last->next, struct qd_entry, node);
 }
 
 /*
