@@ -34,7 +34,8 @@ struct qd_scratch;
  * struct qd_queue - one bounded queue of typed messages
  *
  * Payloads live in a byte ring of @size bytes, in push order; each message
- * also has a struct qd_entry (id, type, sender, position) from kmalloc().
+ * also has a struct qd_entry (id, type, sender, position) from a slab
+ * cache of the driver's.
  * Popping a message that is not the oldest (type filter, reservation) leaves
  * a hole in the ring; holes are squeezed out when a push that fits by the
  * accounting does not find room at the tail. See DESIGN.md.
@@ -237,6 +238,8 @@ struct qd_pop_dst {
 };
 
 /* qd_queue.c */
+int qd_entries_init(void);
+void qd_entries_exit(void);
 int qd_queue_init(struct qd_queue *q, u64 size, u64 max_size);
 void qd_queue_destroy(struct qd_queue *q);
 int qd_queue_push(struct qd_queue *q, struct qd_push_src *src,

@@ -223,12 +223,15 @@ static int __init qd_init(void)
 		return -EINVAL;
 	}
 
+	ret = qd_entries_init();
+	if (ret)
+		return ret;
 	ret = qd_queue_init(&qd_dev.queue, size, max_size);
 	if (ret) {
 		if (ret == -EINVAL)
 			pr_err("need %d <= size (%llu) <= max_size (%llu) <= %llu\n",
 			       QD_MIN_SIZE, size, max_size, QD_MAX_SIZE_LIMIT);
-		return ret;
+		goto err_entries;
 	}
 
 	qd_dev.misc.minor = MISC_DYNAMIC_MINOR;
@@ -245,6 +248,8 @@ static int __init qd_init(void)
 
 err_queue:
 	qd_queue_destroy(&qd_dev.queue);
+err_entries:
+	qd_entries_exit();
 	return ret;
 }
 
@@ -253,6 +258,7 @@ static void __exit qd_exit(void)
 	qd_debugfs_exit();
 	misc_deregister(&qd_dev.misc);
 	qd_queue_destroy(&qd_dev.queue);
+	qd_entries_exit();
 }
 
 module_init(qd_init);
