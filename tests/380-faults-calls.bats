@@ -98,6 +98,12 @@ faults_ok() {
 	faults_ok push-batch 1 2
 }
 
+@test "every fault in a push batch that allocates under the lock pushes a prefix, in order, or nothing" {
+	# 100 messages: the driver gets entries for 64 before it takes the
+	# lock and the rest under it (driver/qd_queue.c, qd_spare_entry_locked()).
+	faults_ok push-batch-long 1 2
+}
+
 @test "every fault in a pop batch pops a prefix of it, in order, or nothing" {
 	faults_ok pop-batch 0 2
 }

@@ -22,9 +22,13 @@
  *   that fell back to vmalloc): it did all of its work, nothing lost;
  * - a batch may also stop early: then `done` entries, in order, moved.
  *
- * OP: push pop peek reserve ack push-batch pop-batch resize-grow
- *     resize-shrink stats write read open, or load (needs the module
- *     unloaded; each successful load is unloaded again).
+ * OP: push pop peek reserve ack push-batch pop-batch push-batch-long
+ *     resize-grow resize-shrink stats write read open, or load (needs the
+ *     module unloaded; each successful load is unloaded again).
+ *     push-batch-long pushes BATCH_LONG messages: more than the driver
+ *     gets entries for before it takes the queue lock, so it allocates
+ *     more under the lock, a chunk at a time, and a fault there stops
+ *     the batch after a prefix.
  *
  * A sweep fails each point once if their numbering is the same in every
  * call; it is not quite: an allocation that needs a fresh slab page (and,
@@ -68,6 +72,7 @@
  */
 #define PAYLOAD		300
 #define BATCH		4
+#define BATCH_LONG	100	/* past the 64 entries got before the lock */
 #define NMSG		3	/* messages queued before a pop-like call */
 #define MAX_SWEEPS	4	/* with -m: sweeps until the minimums are seen */
 
@@ -278,11 +283,11 @@ static void check_counters(const struct qd_stats *a, const struct qd_stats *b,
 /* Returns 1 when the n-th point was not reached: all points done. */
 static int step(unsigned long n)
 {
-	static const unsigned int seeds[NMSG + BATCH] = { 1, 2, 3, 4, 5, 6, 7 };
+	static unsigned int seeds[NMSG + BATCH_LONG];
 	unsigned char buf[PAYLOAD];
 	struct qd_msg m = { .data = (uintptr_t)buf, .len = PAYLOAD,
 			    .flags = QD_F_NONBLOCK };
-	struct qd_msg ms[BATCH];
+	struct qd_msg ms[BATCH_LONG];
 	struct qd_batch b = { .msgs = (uintptr_t)ms, .count = BATCH,
 			      .flags = QD_F_NONBLOCK };
 	struct qd_stats before, after;
@@ -290,6 +295,8 @@ static int step(unsigned long n)
 	int err, hit, failed;
 	char what[64];
 
+	for (unsigned int i = 0; i < NMSG + BATCH_LONG; i++)
+		seeds[i] = 1 + i;
 	snprintf(what, sizeof(what), "after fault point %lu", n);
 	qopen();
 	memset(buf, 0, sizeof(buf));
@@ -414,16 +421,19 @@ static int step(unsigned long n)
 		return !hit;
 	}
 
-	if (!strcmp(op, "push-batch") || !strcmp(op, "pop-batch")) {
-		int push = !strcmp(op, "push-batch");
-		unsigned char bufs[BATCH][PAYLOAD];
+	if (!strcmp(op, "push-batch") || !strcmp(op, "pop-batch") ||
+	    !strcmp(op, "push-batch-long")) {
+		int push = strcmp(op, "pop-batch") != 0;
+		unsigned int nb = strcmp(op, "push-batch-long") ? BATCH : BATCH_LONG;
+		static unsigned char bufs[BATCH_LONG][PAYLOAD];
 		unsigned int done;
 
+		b.count = nb;
 		if (!push)
-			queue_msgs(1, BATCH);
+			queue_msgs(1, nb);
 		else
 			ballast(1);
-		for (unsigned int i = 0; i < BATCH; i++) {
+		for (unsigned int i = 0; i < nb; i++) {
 			ms[i].data = (uintptr_t)bufs[i];
 			ms[i].len = PAYLOAD;
 			if (push) {
@@ -443,8 +453,8 @@ static int step(unsigned long n)
 		done = failed ? 0 : b.done;
 		if (failed && b.done != 0)
 			die("%s: the batch failed but reports done=%u", what, b.done);
-		if (!failed && done != BATCH && !hit)
-			die("%s: done=%u of %u without a fault", what, done, BATCH);
+		if (!failed && done != nb && !hit)
+			die("%s: done=%u of %u without a fault", what, done, nb);
 		check_counters(&before, &after, push ? done : 0, push ? 0 : done, what);
 		if (push) {
 			ballast(0);
@@ -457,7 +467,7 @@ static int step(unsigned long n)
 				if (ms[i].type != 1001 + i || memcmp(bufs[i], want, PAYLOAD))
 					die("%s: batch entry %u is wrong", what, i);
 			}
-			expect_queue(seeds + done, BATCH - done, what);
+			expect_queue(seeds + done, nb - done, what);
 		}
 		return !hit;
 	}
