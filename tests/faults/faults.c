@@ -25,10 +25,13 @@
  * OP: push pop peek reserve ack push-batch pop-batch push-batch-long
  *     resize-grow resize-shrink stats write read open, or load (needs the
  *     module unloaded; each successful load is unloaded again).
- *     push-batch-long pushes BATCH_LONG messages: more than the driver
- *     gets entries for before it takes the queue lock, so it allocates
- *     more under the lock, a chunk at a time, and a fault there stops
- *     the batch after a prefix.
+ *     push-batch-long pushes BATCH_LONG messages: more than the PREALLOC
+ *     the driver gets entries for before it takes the queue lock, so it
+ *     allocates more under the lock, a chunk at a time. Their payloads
+ *     are short (LONG_PAYLOAD), copied a word at a time where
+ *     fail_usercopy does not reach, so only allocations fail, and a
+ *     failure under the lock must stop the batch after a prefix of more
+ *     than PREALLOC messages: the run fails unless one did.
  *
  * A sweep fails each point once if their numbering is the same in every
  * call; it is not quite: an allocation that needs a fresh slab page (and,
@@ -72,7 +75,9 @@
  */
 #define PAYLOAD		300
 #define BATCH		4
-#define BATCH_LONG	100	/* past the 64 entries got before the lock */
+#define BATCH_LONG	100
+#define PREALLOC	64	/* QD_PREALLOC_MAX in driver/qd_queue.c */
+#define LONG_PAYLOAD	16	/* push-batch-long's payloads */
 #define NMSG		3	/* messages queued before a pop-like call */
 #define MAX_SWEEPS	4	/* with -m: sweeps until the minimums are seen */
 
@@ -82,6 +87,8 @@ static int fail_fd = -1;
 static int qfd = -1;
 
 static unsigned long calls, injected, n_enomem, n_efault, absorbed;
+static unsigned long n_locked_prefix;	/* push-batch-long stopped past PREALLOC */
+static unsigned int plen = PAYLOAD;	/* the payload size of this OP */
 
 static void __attribute__((noreturn, format(printf, 1, 2))) die(const char *fmt, ...)
 {
@@ -182,17 +189,17 @@ static void expect_queue(const unsigned int *seeds, unsigned int n, const char *
 		die("%s: %llu messages (%llu reserved) queued, expected %u",
 		    when, st.messages, st.reserved, n);
 	for (unsigned int i = 0; i < n; i++) {
-		struct qd_msg m = { .data = (uintptr_t)buf, .len = PAYLOAD,
+		struct qd_msg m = { .data = (uintptr_t)buf, .len = plen,
 				    .flags = QD_F_NONBLOCK };
 
 		if (ioctl(qfd, QD_IOC_POP, &m))
 			die("%s: popping message %u: %m", when, i);
-		fill(want, PAYLOAD, seeds[i]);
-		if (m.type != 1000 + seeds[i] || m.len != PAYLOAD ||
-		    memcmp(buf, want, PAYLOAD))
+		fill(want, plen, seeds[i]);
+		if (m.type != 1000 + seeds[i] || m.len != plen ||
+		    memcmp(buf, want, plen))
 			die("%s: message %u is type %u len %u, expected type %u len %u%s",
-			    when, i, m.type, m.len, 1000 + seeds[i], PAYLOAD,
-			    m.len == PAYLOAD ? " (payload differs)" : "");
+			    when, i, m.type, m.len, 1000 + seeds[i], plen,
+			    m.len == plen ? " (payload differs)" : "");
 	}
 	st = stats();
 	if (st.messages || st.used)
@@ -435,12 +442,12 @@ static int step(unsigned long n)
 			ballast(1);
 		for (unsigned int i = 0; i < nb; i++) {
 			ms[i].data = (uintptr_t)bufs[i];
-			ms[i].len = PAYLOAD;
+			ms[i].len = plen;
 			if (push) {
 				ms[i].type = 1001 + i;
-				fill(bufs[i], PAYLOAD, 1 + i);
+				fill(bufs[i], plen, 1 + i);
 			} else {
-				memset(bufs[i], 0, PAYLOAD);
+				memset(bufs[i], 0, plen);
 			}
 		}
 		before = stats();
@@ -455,6 +462,8 @@ static int step(unsigned long n)
 			die("%s: the batch failed but reports done=%u", what, b.done);
 		if (!failed && done != nb && !hit)
 			die("%s: done=%u of %u without a fault", what, done, nb);
+		if (!failed && hit && nb == BATCH_LONG && done > PREALLOC && done < nb)
+			n_locked_prefix++;
 		check_counters(&before, &after, push ? done : 0, push ? 0 : done, what);
 		if (push) {
 			ballast(0);
@@ -463,8 +472,8 @@ static int step(unsigned long n)
 			for (unsigned int i = 0; i < done; i++) {
 				unsigned char want[PAYLOAD];
 
-				fill(want, PAYLOAD, 1 + i);
-				if (ms[i].type != 1001 + i || memcmp(bufs[i], want, PAYLOAD))
+				fill(want, plen, 1 + i);
+				if (ms[i].type != 1001 + i || memcmp(bufs[i], want, plen))
 					die("%s: batch entry %u is wrong", what, i);
 			}
 			expect_queue(seeds + done, nb - done, what);
@@ -600,6 +609,8 @@ int main(int argc, char **argv)
 	if (optind >= argc)
 		return usage();
 	op = argv[optind];
+	if (!strcmp(op, "push-batch-long"))
+		plen = LONG_PAYLOAD;
 	if (!strcmp(op, "load")) {
 		if (optind + 1 >= argc)
 			die("which module file?");
@@ -619,7 +630,8 @@ int main(int argc, char **argv)
 	for (sweep = 0; sweep < MAX_SWEEPS; sweep++) {
 		int done = 0;
 
-		if (sweep && n_enomem >= min_enomem && n_efault >= min_efault)
+		if (sweep && n_enomem >= min_enomem && n_efault >= min_efault &&
+		    (plen != LONG_PAYLOAD || n_locked_prefix))
 			break;
 		for (n = 1; n <= MAX_POINTS && !done; n++) {
 			if (ko)
@@ -631,6 +643,9 @@ int main(int argc, char **argv)
 			die("still hitting fault points after %d calls", MAX_POINTS);
 	}
 	qclose();
+	if (plen == LONG_PAYLOAD && !n_locked_prefix)
+		die("no fault stopped the batch after more than %u messages: "
+		    "nothing failed under the queue lock", PREALLOC);
 	printf("%s: %lu calls, %lu faults injected (%lu ENOMEM, %lu EFAULT, %lu absorbed)\n",
 	       op, calls, injected, n_enomem, n_efault, absorbed);
 	return 0;
