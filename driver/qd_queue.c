@@ -77,12 +77,13 @@ static_assert(QD_MAX_SIZE_LIMIT <= U32_MAX);
 
 /*
  * Entries come from a cache of their own, charged to the pusher's memory
- * cgroup, so that a push gets the entries it needs a chunk at a time
- * with kmem_cache_alloc_bulk(), and a pop frees them with
- * kmem_cache_free_bulk(). Taken one kmalloc() at a time, new entries
- * made a push of messages that fill a large queue cost about twice what
- * it did with entries from the pool; in bulk, about 1.5 times (DESIGN.md,
- * "Measured a tenth time"). Debian's 6.1 leaks a new cache's sysfs name
+ * cgroup, so that a push gets the new entries it needs with
+ * kmem_cache_alloc_bulk(), QD_BULK at a time, and a pop frees those the
+ * pool does not take with kmem_cache_free_bulk(). Taken one kmalloc() at
+ * a time, new entries made a push of messages that fill a large queue
+ * cost about twice what it did with entries from the pool; in bulk
+ * (measured 64 at a time, and 16 as fast in another test), about 1.5
+ * times (DESIGN.md, "Measured a tenth time"). Debian's 6.1 leaks a new cache's sysfs name
  * if registering it fails (sysfs_slab_add() lacks a kobject_put()):
  * scripts/test-debug knows that leak of the kernel's.
  *
@@ -90,8 +91,8 @@ static_assert(QD_MAX_SIZE_LIMIT <= U32_MAX);
  * taken, and any more under the lock, a chunk at a time; entries are
  * freed after the lock is dropped. Lists of them travel through @node. A
  * freed entry goes to the queue's pool of spares, up to QD_POOL_MAX of
- * them, and the next push takes it from there: a kmalloc(), its
- * init_on_alloc memset and a kfree() were a sixth of a batch's time
+ * them, and the next push takes it from there: an allocation, its
+ * init_on_alloc memset and a free were a sixth of a batch's time
  * (DESIGN.md, "Measured a third time"). A spare holds no pid reference.
  * The pool stays charged to whoever allocated its entries, for as long
  * as the module is loaded; it is at most 64 KiB, on top of the 64 bytes
@@ -685,8 +686,9 @@ static unsigned int qd_prealloc_count(struct qd_queue *q, unsigned int count)
  * @last on @spare (the entries up to @last are filled). When there is
  * none, a chunk is added to @spare (qd_prealloc_count()): spares from the
  * pool first, then new entries; and more spares, if the pool has them,
- * up to min(@left, QD_PREALLOC_MAX) in all, so that the pool lock and
- * the allocator are called once a chunk. NULL: -ENOMEM.
+ * up to min(@left, QD_PREALLOC_MAX) in all, so that the pool lock is
+ * taken once a chunk and new entries come QD_BULK at a time. NULL:
+ * -ENOMEM.
  */
 static struct qd_entry *qd_spare_entry_locked(struct qd_queue *q,
 					      struct list_head *spare,
