@@ -83,9 +83,9 @@ static_assert(QD_MAX_SIZE_LIMIT <= U32_MAX);
  * a time, new entries made a push of messages that fill a large queue
  * cost about twice what it did with entries from the pool; in bulk
  * (measured 64 at a time, and 16 as fast in another test), about 1.5
- * times (DESIGN.md, "Measured a tenth time"). Debian's 6.1 leaks a new cache's sysfs name
- * if registering it fails (sysfs_slab_add() lacks a kobject_put()):
- * scripts/test-debug knows that leak of the kernel's.
+ * times (DESIGN.md, "Measured a tenth time"). Debian's 6.1 leaks a new
+ * cache's sysfs name if registering it fails (sysfs_slab_add() lacks a
+ * kobject_put()): scripts/test-debug knows that leak of the kernel's.
  *
  * A push allocates the entries it expects to need before q->lock is
  * taken, and any more under the lock, a chunk at a time; entries are
