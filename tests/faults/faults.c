@@ -88,6 +88,7 @@ static int qfd = -1;
 
 static unsigned long calls, injected, n_enomem, n_efault, absorbed;
 static unsigned long n_locked_prefix;	/* push-batch-long stopped past PREALLOC */
+static int long_batch;			/* OP is push-batch-long */
 static unsigned int plen = PAYLOAD;	/* the payload size of this OP */
 
 static void __attribute__((noreturn, format(printf, 1, 2))) die(const char *fmt, ...)
@@ -429,9 +430,9 @@ static int step(unsigned long n)
 	}
 
 	if (!strcmp(op, "push-batch") || !strcmp(op, "pop-batch") ||
-	    !strcmp(op, "push-batch-long")) {
+	    long_batch) {
 		int push = strcmp(op, "pop-batch") != 0;
-		unsigned int nb = strcmp(op, "push-batch-long") ? BATCH : BATCH_LONG;
+		unsigned int nb = long_batch ? BATCH_LONG : BATCH;
 		static unsigned char bufs[BATCH_LONG][PAYLOAD];
 		unsigned int done;
 
@@ -462,7 +463,7 @@ static int step(unsigned long n)
 			die("%s: the batch failed but reports done=%u", what, b.done);
 		if (!failed && done != nb && !hit)
 			die("%s: done=%u of %u without a fault", what, done, nb);
-		if (!failed && hit && nb == BATCH_LONG && done > PREALLOC && done < nb)
+		if (!failed && hit && long_batch && done > PREALLOC && done < nb)
 			n_locked_prefix++;
 		check_counters(&before, &after, push ? done : 0, push ? 0 : done, what);
 		if (push) {
@@ -609,7 +610,8 @@ int main(int argc, char **argv)
 	if (optind >= argc)
 		return usage();
 	op = argv[optind];
-	if (!strcmp(op, "push-batch-long"))
+	long_batch = !strcmp(op, "push-batch-long");
+	if (long_batch)
 		plen = LONG_PAYLOAD;
 	if (!strcmp(op, "load")) {
 		if (optind + 1 >= argc)
@@ -631,7 +633,7 @@ int main(int argc, char **argv)
 		int done = 0;
 
 		if (sweep && n_enomem >= min_enomem && n_efault >= min_efault &&
-		    (plen != LONG_PAYLOAD || n_locked_prefix))
+		    (!long_batch || n_locked_prefix))
 			break;
 		for (n = 1; n <= MAX_POINTS && !done; n++) {
 			if (ko)
@@ -643,7 +645,7 @@ int main(int argc, char **argv)
 			die("still hitting fault points after %d calls", MAX_POINTS);
 	}
 	qclose();
-	if (plen == LONG_PAYLOAD && !n_locked_prefix)
+	if (long_batch && !n_locked_prefix)
 		die("no fault stopped the batch after more than %u messages: "
 		    "nothing failed under the queue lock", PREALLOC);
 	printf("%s: %lu calls, %lu faults injected (%lu ENOMEM, %lu EFAULT, %lu absorbed)\n",
