@@ -465,9 +465,10 @@ static int qd_choose(struct qd_waiter *w, unsigned int mode, int sync,
 	int ret;
 
 	/*
-	 * Chosen already: it is back on the queue only until qd_sleep()
-	 * sees @chosen and finish_wait() takes it off. It can use one
-	 * wake-up; a second would be lost.
+	 * Chosen already, while it was awake (a signal, a spurious
+	 * wake-up): it is back on the queue only until qd_sleep() sees
+	 * @chosen and finish_wait() takes it off. It can use one wake-up;
+	 * a second would be lost.
 	 */
 	if (k && w->chosen)
 		return 0;
@@ -574,7 +575,8 @@ static u64 qd_room_locked(struct qd_queue *q)
  * q->lock. Returns 0 (look again) or -ERESTARTSYS or -EINTR: a wait with a
  * deadline is not restarted, since the restart would wait for the whole
  * timeout again. The condition is checked before the signal, as in
- * ___wait_event(), so a chosen waiter never drops its wake-up.
+ * ___wait_event(), so a chosen waiter never drops its wake-up; one
+ * woken by its wake-up leaves as soon as it runs.
  */
 static int qd_sleep(wait_queue_head_t *wq, struct qd_waiter *w, bool excl,
 		    const u64 *seq, u64 seen, const struct qd_wait *wait)
@@ -600,10 +602,12 @@ static int qd_sleep(wait_queue_head_t *wq, struct qd_waiter *w, bool excl,
 						   HRTIMER_MODE_ABS))
 			break;	/* the caller sees the deadline has passed */
 		/*
-		 * Chosen: the wake-up took us off @wq already. Going round
-		 * again would queue us only for finish_wait() to take us
-		 * off, two more rounds of @wq's lock per wake-up
-		 * (DESIGN.md, "Measured an eleventh time").
+		 * Chosen: the wake-up took us off @wq already, so
+		 * finish_wait() need not take its lock. Going round again
+		 * would queue us only for finish_wait() to take us off:
+		 * prepare_to_wait_event() and finish_wait() would each
+		 * take @wq's lock, interrupts off (DESIGN.md, "Measured
+		 * an eleventh time").
 		 */
 		if (READ_ONCE(w->chosen))
 			break;
