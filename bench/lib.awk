@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# bench/lib.awk - awk functions bench/pairs and bench/fillread-pairs share,
-# put in front of their programs (awk "$(cat bench/lib.awk)"'...'): Debian's
-# awk is mawk, which has no -i/@include.
+# bench/lib.awk - awk functions bench/pairs, fillread-pairs and
+# pingpong-pairs share, put in front of their programs
+# (awk "$(cat bench/lib.awk)"'...'): Debian's awk is mawk, which has no
+# -i/@include.
 
 # med(a, n): the median of a[1..n]; sorts a.
 function med(a, n,   i, j, t) {

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# bench/lib.bash - what bench/pairs and bench/fillread-pairs share.
+# bench/lib.bash - what bench/pairs, fillread-pairs and pingpong-pairs share.
 # Sourced on the host, and in the guest for qd_rotate (the repository is
 # at the same path there). bench/lib.awk holds their awk side.
 
