@@ -465,10 +465,11 @@ static int qd_choose(struct qd_waiter *w, unsigned int mode, int sync,
 	int ret;
 
 	/*
-	 * Chosen already, while it was awake (a signal, a spurious
-	 * wake-up): it is back on the queue only until qd_sleep() sees
-	 * @chosen and finish_wait() takes it off. It can use one wake-up;
-	 * a second would be lost.
+	 * Chosen already, while it was awake after a spurious wake-up
+	 * (a late wake_up_process() from an earlier keyed wake-up, say):
+	 * it is back on the queue only until qd_sleep() sees @chosen and
+	 * finish_wait() takes it off. It can use one wake-up; a second
+	 * would be lost.
 	 */
 	if (k && w->chosen)
 		return 0;
