@@ -66,6 +66,7 @@ struct qd_queue {
 	u64 next_id;
 	u64 push_seq;
 	u64 pop_seq;
+	u64 filtered_readers;	/* pops asleep that do not take every type */
 	/* counters, cumulative since load */
 	u64 pushes;
 	u64 pops;

@@ -412,13 +412,28 @@ static struct qd_entry *qd_find_locked(struct qd_queue *q,
  * behind or fails, pass one wake-up on with the same kind of key. A
  * waiter holds at most one keyed wake-up at a time (qd_choose()). poll() has its
  * own queue because its wake function reads the key as an event mask.
+ *
+ * While every pop asleep takes every type (q->filtered_readers is 0),
+ * pops are woken as a pipe's readers are: a push wakes one only if no
+ * message was queued for a pop to take (none that is not reserved),
+ * and a pop that slept and leaves messages behind wakes the next, with
+ * a key of QD_TYPE_ANY, which only such a pop answers. A pop asleep
+ * then went to sleep when nothing was queued, and the push that queued
+ * the first of what is queued now woke one that is either on its way
+ * or has passed it on, so nobody is left asleep next to a message it
+ * would take. A message per wake-up made woken consumers preempt the
+ * producers that keep the queue full, for one message each (DESIGN.md,
+ * "Measured a twelfth time"). With a filtered pop asleep a push wakes
+ * one pop per message, as the filters decide.
  */
 
 #define QD_WAKE_BATCH	8	/* chosen tasks a key carries */
 
 /**
  * struct qd_wake_key - what a keyed wake-up carries
- * @type:	readers: the type that arrived
+ * @type:	readers: the type that arrived, or QD_TYPE_ANY: messages are
+ *		left that a pop taking every type would take (no message
+ *		has that type)
  * @room:	writers: free bytes
  * @nr_tasks:	how many of @tasks are set
  * @tasks:	chosen waiters, woken once the wait queue's lock is dropped
@@ -498,14 +513,25 @@ static int qd_choose(struct qd_waiter *w, unsigned int mode, int sync,
 	return ret;
 }
 
+/* A pop that takes every type; only such pops count in the pipe rule. */
+static bool qd_takes_all(const struct qd_pop_req *req)
+{
+	return req->type == QD_TYPE_ANY && !(req->flags & QD_F_EXCEPT);
+}
+
 static int qd_reader_wake(struct wait_queue_entry *wq, unsigned int mode,
 			  int sync, void *key)
 {
 	struct qd_waiter *w = container_of(wq, struct qd_waiter, wq);
 	struct qd_wake_key *k = key;
 
-	if (k && !qd_type_matches(w->req, k->type))
+	if (k && k->type == QD_TYPE_ANY) {
+		/* Passed on: for a pop, not a peek, that takes every type. */
+		if (!qd_takes_all(w->req) || (w->req->flags & QD_F_PEEK))
+			return 0;
+	} else if (k && !qd_type_matches(w->req, k->type)) {
 		return 0;
+	}
 	return qd_choose(w, mode, sync, k);
 }
 
@@ -544,14 +570,19 @@ static void qd_wake(wait_queue_head_t *wq, int nr, struct qd_wake_key *key)
 	}
 }
 
+static void qd_wake_pollers(struct qd_queue *q, __poll_t events)
+{
+	if (wq_has_sleeper(&q->pollers))
+		wake_up_interruptible_poll(&q->pollers, events);
+}
+
 /* Wake up to @nr pops for messages of @key's type (all if @key is NULL). */
 static void qd_wake_readers(struct qd_queue *q, int nr,
 			    struct qd_wake_key *key)
 {
 	if (wq_has_sleeper(&q->readers))
 		qd_wake(&q->readers, nr, key);
-	if (wq_has_sleeper(&q->pollers))
-		wake_up_interruptible_poll(&q->pollers, EPOLLIN | EPOLLRDNORM);
+	qd_wake_pollers(q, EPOLLIN | EPOLLRDNORM);
 }
 
 /* Wake up to @nr pushes that fit in @key's room (all if @key is NULL). */
@@ -560,8 +591,7 @@ static void qd_wake_writers(struct qd_queue *q, int nr,
 {
 	if (wq_has_sleeper(&q->writers))
 		qd_wake(&q->writers, nr, key);
-	if (wq_has_sleeper(&q->pollers))
-		wake_up_interruptible_poll(&q->pollers, EPOLLOUT | EPOLLWRNORM);
+	qd_wake_pollers(q, EPOLLOUT | EPOLLWRNORM);
 }
 
 static u64 qd_room_locked(struct qd_queue *q)
@@ -744,6 +774,22 @@ static void qd_push_link_locked(struct qd_queue *q, struct list_head *spare,
 	*last = spare;
 }
 
+/*
+ * How many pops a push that has just queued @n messages wakes (the
+ * comment above struct qd_wake_key): none if a message was queued
+ * before them for the pops asleep, which all take every type, to take;
+ * one if none was; one per message if a pop with a filter is asleep.
+ * The lock has been held since the first of them went in.
+ */
+static unsigned int qd_readers_to_wake_locked(struct qd_queue *q,
+					      unsigned int n)
+{
+	lockdep_assert_held(&q->lock);
+	if (q->filtered_readers)
+		return UINT_MAX;
+	return q->nr_msgs - q->nr_reserved == n ? 1 : 0;
+}
+
 /**
  * qd_queue_push - queue up to @src->count messages
  * @q: the queue
@@ -765,7 +811,7 @@ int qd_queue_push(struct qd_queue *q, struct qd_push_src *src,
 	struct qd_waiter waiter = { };
 	struct qd_wake_key pushed = { }, room = { };
 	bool waited = false, mixed = false, owe = false, nomem;
-	unsigned int i = 0, want;
+	unsigned int i = 0, want, wake;
 	struct qd_entry *e;
 	LIST_HEAD(spare);
 	struct list_head *last = &spare;
@@ -834,11 +880,14 @@ int qd_queue_push(struct qd_queue *q, struct qd_push_src *src,
 	}
 	qd_push_link_locked(q, &spare, &last);
 	room.room = qd_room_locked(q);
+	wake = qd_readers_to_wake_locked(q, i);
 	mutex_unlock(&q->lock);
 
 	qd_entries_free(q, &spare);
-	if (i)
-		qd_wake_readers(q, i, mixed ? NULL : &pushed);
+	if (i && !wake)
+		qd_wake_pollers(q, EPOLLIN | EPOLLRDNORM);
+	else if (i)
+		qd_wake_readers(q, min(i, wake), mixed ? NULL : &pushed);
 	if (owe && room.room >= QD_MSG_HEADER_SIZE)
 		qd_wake_writers(q, 1, &room);
 	*done = i;
@@ -1002,8 +1051,8 @@ int qd_queue_pop(struct qd_queue *q, struct qd_file *f,
 	struct qd_waiter waiter = { .req = &req };
 	struct qd_pop_call call = { .dead = LIST_HEAD_INIT(call.dead),
 				    .run = &q->msgs, .kuid = INVALID_UID };
-	struct qd_wake_key owed = { }, room = { };
-	bool waited = false, owe = false;
+	struct qd_wake_key owed = { }, room = { }, left = { };
+	bool waited = false, owe = false, slept = false, pass_on, filtered;
 	unsigned int i = 0;
 	struct qd_entry *e;
 	int ret = 0;
@@ -1039,22 +1088,29 @@ int qd_queue_pop(struct qd_queue *q, struct qd_file *f,
 		if (ret)
 			break;
 		seen = q->push_seq;
+		peek = req.flags & QD_F_PEEK;
+		filtered = !qd_takes_all(&req);
+		q->filtered_readers += filtered;
 		qd_pop_call_unlink_locked(q, &call);
 		qd_pop_call_forget(&call);
 		mutex_unlock(&q->lock);
-		peek = req.flags & QD_F_PEEK;
 		ret = qd_sleep(&q->readers, &waiter, !peek, &q->push_seq, seen,
 			       w);
-		if (waiter.chosen && !peek) {
+		/* Passed on (QD_TYPE_ANY): nothing owed for a type. */
+		if (waiter.chosen && !peek && waiter.type != QD_TYPE_ANY) {
 			owe = true;
 			owed.type = waiter.type;
 		}
+		slept |= !peek;
 		mutex_lock(&q->lock);
+		q->filtered_readers -= filtered;
 		if (ret)
 			break;
 	}
 	qd_pop_call_unlink_locked(q, &call);
 	room.room = qd_room_locked(q);
+	/* Slept and leaves messages: the comment above struct qd_wake_key. */
+	pass_on = slept && q->nr_msgs != q->nr_reserved;
 	mutex_unlock(&q->lock);
 
 	qd_entries_free(q, &call.dead);
@@ -1062,6 +1118,10 @@ int qd_queue_pop(struct qd_queue *q, struct qd_file *f,
 		qd_wake_writers(q, call.removed, &room);
 	if (owe)
 		qd_wake_readers(q, 1, &owed);
+	if (pass_on && wq_has_sleeper(&q->readers)) {
+		left.type = QD_TYPE_ANY;
+		qd_wake(&q->readers, 1, &left);
+	}
 	*done = i;
 	return i ? 0 : ret;
 }
