@@ -138,6 +138,12 @@ readers_waiting() {
 	assert_output --partial 'no wake-up lost'
 }
 
+@test "one-shot pops that take every type asleep in random order: a push wakes one, each that slept passes on, none is left asleep next to a message" {
+	run "$TESTBIN/races" wake-rounds-any 300
+	assert_success
+	assert_output --partial 'no wake-up lost'
+}
+
 @test "one-shot pushes of random sizes asleep at a full queue: pops never leave a push that fits asleep" {
 	run "$TESTBIN/races" wake-rounds-push 300
 	assert_success

@@ -22,6 +22,9 @@
  *   wake-rounds [ROUNDS]     rounds of one-shot waiters with random filters
  *                            and a few messages: each round settles with
  *                            no message next to a sleeping taker
+ *   wake-rounds-any [ROUNDS] the same with every waiter taking every type:
+ *                            the pipe rule (a push wakes one pop only into
+ *                            an empty queue, a pop that slept passes on)
  *   wake-rounds-push [ROUNDS] the same with one-shot pushers of random sizes
  *                            at a full queue: no push that fits sleeps
  *   churn                    open, QD_IOC_STATS, close in a loop until killed
@@ -512,7 +515,7 @@ static void describe_round(unsigned long r, struct wr_waiter *ws, int nw,
 	fprintf(stderr, "\n");
 }
 
-static void cmd_wake_rounds(unsigned long rounds)
+static void cmd_wake_rounds(unsigned long rounds, bool any_only)
 {
 	unsigned int seed = (unsigned int)time(NULL);
 	int fd = open_dev();
@@ -531,7 +534,7 @@ static void cmd_wake_rounds(unsigned long rounds)
 
 		memset(ws, 0, sizeof(ws));
 		for (int i = 0; i < nw; i++) {
-			int k = rand() % 4;
+			int k = any_only ? 0 : rand() % 4;
 
 			ws[i].fd = open_dev();
 			ws[i].f.type = k == 0 ? QD_TYPE_ANY :
@@ -1261,7 +1264,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: races close-pop [--reserve] | close-pop-signal | resize-blocked |\n"
 				"       signal-storm [--push] [--restart] [--timeout] [--signals N] [--messages N] |\n"
 				"       ack-other-fd [ROUNDS] | wakeups [BURSTS] |\n"
-				"       wake-rounds [ROUNDS] | wake-rounds-push [ROUNDS] | churn | hold | wait-pop | push TEXT\n");
+				"       wake-rounds [ROUNDS] | wake-rounds-any [ROUNDS] | wake-rounds-push [ROUNDS] |\n"
+				"       churn | hold | wait-pop | push TEXT\n");
 		return 64;
 	}
 	cmd_name = argv[1];
@@ -1279,7 +1283,11 @@ int main(int argc, char **argv)
 	else if (!strcmp(argv[1], "wakeups"))
 		cmd_wakeups(argc > 2 ? strtoul(argv[2], NULL, 0) : 2000);
 	else if (!strcmp(argv[1], "wake-rounds"))
-		cmd_wake_rounds(argc > 2 ? strtoul(argv[2], NULL, 0) : 300);
+		cmd_wake_rounds(argc > 2 ? strtoul(argv[2], NULL, 0) : 300,
+				false);
+	else if (!strcmp(argv[1], "wake-rounds-any"))
+		cmd_wake_rounds(argc > 2 ? strtoul(argv[2], NULL, 0) : 300,
+				true);
 	else if (!strcmp(argv[1], "wake-rounds-push"))
 		cmd_wake_rounds_push(argc > 2 ? strtoul(argv[2], NULL, 0) : 300);
 	else if (!strcmp(argv[1], "churn"))
