@@ -66,7 +66,13 @@ struct qd_queue {
 	u64 next_id;
 	u64 push_seq;
 	u64 pop_seq;
-	u64 filtered_readers;	/* pops asleep that do not take every type */
+	/*
+	 * Pops from their decision to sleep until they take @lock again:
+	 * those with a filter (peeks too), and those that are not peeks
+	 * and take every type (what the pipe rule's pass-on wakes).
+	 */
+	unsigned int filtered_readers;
+	unsigned int any_readers;
 	/* counters, cumulative since load */
 	u64 pushes;
 	u64 pops;

@@ -398,10 +398,11 @@ static struct qd_entry *qd_find_locked(struct qd_queue *q,
 /*
  * Wake-ups (DESIGN.md, "Waiting"). Pops sleep on q->readers, pushes on
  * q->writers, poll() on q->pollers. Pops and pushes wait exclusively, so
- * a wake-up goes to as many waiters as there is work for, not to all: a
- * push wakes, per message, one pop whose filter takes the pushed type; a
- * pop wakes, per message it removed, one push whose message fits in the
- * room there now is. Peeks wait non-exclusively (at the head of the
+ * a wake-up goes to as many waiters as there is work for, not to all:
+ * while a pop (or peek) with a filter is asleep, a push wakes, per
+ * message, one pop whose filter takes the pushed type (otherwise, the
+ * pipe rule below); a pop wakes, per message it removed, one push whose
+ * message fits in the room there now is. Peeks wait non-exclusively (at the head of the
  * queue) and are woken by every push of a type they match. The key of a
  * wake-up (struct qd_wake_key) says what arrived; a NULL key wakes every
  * waiter (resize, a closing file's requeue, a batch of mixed types).
@@ -415,16 +416,23 @@ static struct qd_entry *qd_find_locked(struct qd_queue *q,
  *
  * While every pop asleep takes every type (q->filtered_readers is 0),
  * pops are woken as a pipe's readers are: a push wakes one only if no
- * message was queued for a pop to take (none that is not reserved),
- * and a pop that slept and leaves messages behind wakes the next, with
- * a key of QD_TYPE_ANY, which only such a pop answers. A pop asleep
- * then went to sleep when nothing was queued, and the push that queued
- * the first of what is queued now woke one that is either on its way
- * or has passed it on, so nobody is left asleep next to a message it
- * would take. A message per wake-up made woken consumers preempt the
- * producers that keep the queue full, for one message each (DESIGN.md,
- * "Measured a twelfth time"). With a filtered pop asleep a push wakes
- * one pop per message, as the filters decide.
+ * unreserved message was queued before its own, and a pop that slept
+ * (filtered or not: the wake-up it used may have been one of these) and
+ * leaves unreserved messages behind wakes the next, with a key of
+ * QD_TYPE_ANY, which only a pop, not a peek, that takes every type
+ * answers, and only if such a pop is asleep (q->any_readers). Nobody is
+ * left asleep next to a message it would take: a pop that takes every
+ * type only sleeps when nothing unreserved is queued (one between its
+ * unlock and its sleep sees push_seq move); whatever ended that (a
+ * push into the empty queue, a NACK, a closing file's requeue) woke a
+ * pop, which is either on its way or, having slept, passes on what it
+ * leaves; and a filtered pop that goes to sleep turns the per-message
+ * rule back on, for pushes after it, as none of what was queued before
+ * is a message it takes. One pop chosen and slow to run (throttled, low
+ * priority) holds the others asleep meanwhile, as a pipe's reader does.
+ * A message per wake-up made woken consumers preempt the producers that
+ * keep the queue full, for one message each (DESIGN.md, "Measured a
+ * twelfth time").
  */
 
 #define QD_WAKE_BATCH	8	/* chosen tasks a key carries */
@@ -513,7 +521,10 @@ static int qd_choose(struct qd_waiter *w, unsigned int mode, int sync,
 	return ret;
 }
 
-/* A pop that takes every type; only such pops count in the pipe rule. */
+/*
+ * A pop that takes every type: only those sleep under the pipe rule.
+ * (QD_F_EXCEPT with QD_TYPE_ANY is refused before it gets here.)
+ */
 static bool qd_takes_all(const struct qd_pop_req *req)
 {
 	return req->type == QD_TYPE_ANY && !(req->flags & QD_F_EXCEPT);
@@ -574,6 +585,19 @@ static void qd_wake_pollers(struct qd_queue *q, __poll_t events)
 {
 	if (wq_has_sleeper(&q->pollers))
 		wake_up_interruptible_poll(&q->pollers, events);
+}
+
+/*
+ * The pipe rule's pass-on (the comment above struct qd_wake_key): one
+ * pop that takes every type. Pollers heard of these messages when they
+ * were pushed.
+ */
+static void qd_pass_on_readers(struct qd_queue *q)
+{
+	struct qd_wake_key left = { .type = QD_TYPE_ANY };
+
+	if (wq_has_sleeper(&q->readers))
+		qd_wake(&q->readers, 1, &left);
 }
 
 /* Wake up to @nr pops for messages of @key's type (all if @key is NULL). */
@@ -775,18 +799,19 @@ static void qd_push_link_locked(struct qd_queue *q, struct list_head *spare,
 }
 
 /*
- * How many pops a push that has just queued @n messages wakes (the
- * comment above struct qd_wake_key): none if a message was queued
- * before them for the pops asleep, which all take every type, to take;
- * one if none was; one per message if a pop with a filter is asleep.
- * The lock has been held since the first of them went in.
+ * How many pops a push that has just queued @n > 0 messages wakes (the
+ * comment above struct qd_wake_key): one per message if a pop with a
+ * filter is asleep; else none if an unreserved message was queued
+ * before them (the pops asleep all take every type, and one is on its
+ * way to it), and one if none was. The lock has been held since the
+ * first of them went in: only a push's first message waits.
  */
 static unsigned int qd_readers_to_wake_locked(struct qd_queue *q,
 					      unsigned int n)
 {
 	lockdep_assert_held(&q->lock);
 	if (q->filtered_readers)
-		return UINT_MAX;
+		return n;
 	return q->nr_msgs - q->nr_reserved == n ? 1 : 0;
 }
 
@@ -880,14 +905,14 @@ int qd_queue_push(struct qd_queue *q, struct qd_push_src *src,
 	}
 	qd_push_link_locked(q, &spare, &last);
 	room.room = qd_room_locked(q);
-	wake = qd_readers_to_wake_locked(q, i);
+	wake = i ? qd_readers_to_wake_locked(q, i) : 0;
 	mutex_unlock(&q->lock);
 
 	qd_entries_free(q, &spare);
-	if (i && !wake)
-		qd_wake_pollers(q, EPOLLIN | EPOLLRDNORM);
+	if (wake)
+		qd_wake_readers(q, wake, mixed ? NULL : &pushed);
 	else if (i)
-		qd_wake_readers(q, min(i, wake), mixed ? NULL : &pushed);
+		qd_wake_pollers(q, EPOLLIN | EPOLLRDNORM);
 	if (owe && room.room >= QD_MSG_HEADER_SIZE)
 		qd_wake_writers(q, 1, &room);
 	*done = i;
@@ -1051,8 +1076,8 @@ int qd_queue_pop(struct qd_queue *q, struct qd_file *f,
 	struct qd_waiter waiter = { .req = &req };
 	struct qd_pop_call call = { .dead = LIST_HEAD_INIT(call.dead),
 				    .run = &q->msgs, .kuid = INVALID_UID };
-	struct qd_wake_key owed = { }, room = { }, left = { };
-	bool waited = false, owe = false, slept = false, pass_on, filtered;
+	struct qd_wake_key owed = { }, room = { };
+	bool waited = false, owe = false, slept = false, pass_on;
 	unsigned int i = 0;
 	struct qd_entry *e;
 	int ret = 0;
@@ -1060,7 +1085,7 @@ int qd_queue_pop(struct qd_queue *q, struct qd_file *f,
 	qd_waiter_init(&waiter, qd_reader_wake);
 	mutex_lock(&q->lock);
 	while (i < dst->count) {
-		bool peek;
+		bool peek, filtered, any;
 		u64 seen;
 		u32 type;
 
@@ -1090,7 +1115,9 @@ int qd_queue_pop(struct qd_queue *q, struct qd_file *f,
 		seen = q->push_seq;
 		peek = req.flags & QD_F_PEEK;
 		filtered = !qd_takes_all(&req);
+		any = !filtered && !peek;	/* answers a pass-on */
 		q->filtered_readers += filtered;
+		q->any_readers += any;
 		qd_pop_call_unlink_locked(q, &call);
 		qd_pop_call_forget(&call);
 		mutex_unlock(&q->lock);
@@ -1104,13 +1131,14 @@ int qd_queue_pop(struct qd_queue *q, struct qd_file *f,
 		slept |= !peek;
 		mutex_lock(&q->lock);
 		q->filtered_readers -= filtered;
+		q->any_readers -= any;
 		if (ret)
 			break;
 	}
 	qd_pop_call_unlink_locked(q, &call);
 	room.room = qd_room_locked(q);
 	/* Slept and leaves messages: the comment above struct qd_wake_key. */
-	pass_on = slept && q->nr_msgs != q->nr_reserved;
+	pass_on = slept && q->nr_msgs != q->nr_reserved && q->any_readers;
 	mutex_unlock(&q->lock);
 
 	qd_entries_free(q, &call.dead);
@@ -1118,10 +1146,8 @@ int qd_queue_pop(struct qd_queue *q, struct qd_file *f,
 		qd_wake_writers(q, call.removed, &room);
 	if (owe)
 		qd_wake_readers(q, 1, &owed);
-	if (pass_on && wq_has_sleeper(&q->readers)) {
-		left.type = QD_TYPE_ANY;
-		qd_wake(&q->readers, 1, &left);
-	}
+	if (pass_on)
+		qd_pass_on_readers(q);
 	*done = i;
 	return i ? 0 : ret;
 }
