@@ -138,7 +138,7 @@ readers_waiting() {
 	assert_output --partial 'no wake-up lost'
 }
 
-@test "one-shot pops that take every type asleep in random order: a push wakes one, each that slept passes on, none is left asleep next to a message" {
+@test "one-shot pops that take every type, asleep before a round of pushes or a one-type batch: none is left asleep next to a message" {
 	run "$TESTBIN/races" wake-rounds-any 300
 	assert_success
 	assert_output --partial 'no wake-up lost'

@@ -441,7 +441,11 @@ static void cmd_wakeups(unsigned long bursts)
  * taken or with no sleeping waiter that would take one of those left: a
  * waiter chosen for one type that takes an older message of another (its
  * filter matches both) must pass the wake-up on, or the waiter for that
- * type sleeps on next to its message.
+ * type sleeps on next to its message. With @any_only (wake-rounds-any)
+ * every waiter takes every type, which is when the driver wakes pops as
+ * a pipe wakes its readers (one per push into an empty queue, then each
+ * that slept passes on); a batch is then of one type, so that it takes
+ * that path rather than the wake-up of everyone a mixed batch gets.
  */
 #define WR_MAX	12
 
@@ -545,15 +549,19 @@ static void cmd_wake_rounds(unsigned long rounds, bool any_only)
 				die("pthread_create failed");
 			blocked = wait_more("blocked_readers", blocked);
 		}
+		bool batch = rand() % 2 == 0;
+		uint32_t one = 1 + (uint32_t)(rand() % 3);
+
 		memset(m, 0, sizeof(m));
 		for (int i = 0; i < nm; i++) {
-			types[i] = 1 + rand() % 3;
+			types[i] = any_only && batch ? one :
+				   (uint32_t)(1 + rand() % 3);
 			data[i] = (uint64_t)types[i] << 32 | (uint64_t)i;
 			m[i].data = (uintptr_t)&data[i];
 			m[i].len = sizeof(data[i]);
 			m[i].type = types[i];
 		}
-		if (rand() % 2) {
+		if (!batch) {
 			for (int i = 0; i < nm; i++)
 				if (ioctl(fd, QD_IOC_PUSH, &m[i]))
 					die("push: %s", strerror(errno));
