@@ -132,6 +132,12 @@ readers_waiting() {
 	assert_output --partial 'each taken once, no wake-up lost'
 }
 
+@test "consumers that take every type (reserve, NACK, batches) block in pops while bursts arrive: every message is taken exactly once and none stays queued" {
+	run "$TESTBIN/races" wakeups-any 1500
+	assert_success
+	assert_output --partial 'each taken once, no wake-up lost'
+}
+
 @test "one-shot pops with random filters asleep in random order: a round of pushes never leaves a message next to a sleeping taker" {
 	run "$TESTBIN/races" wake-rounds 300
 	assert_success

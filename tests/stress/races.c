@@ -19,6 +19,8 @@
  *   wakeups [BURSTS]         consumers with overlapping type filters block in
  *                            pops while bursts of messages arrive: no
  *                            message stays queued while one of them sleeps
+ *   wakeups-any [BURSTS]     the same with consumers that take every type
+ *                            (reserve, NACK, batches): the pipe rule
  *   wake-rounds [ROUNDS]     rounds of one-shot waiters with random filters
  *                            and a few messages: each round settles with
  *                            no message next to a sleeping taker
@@ -346,9 +348,9 @@ static void wk_drained(unsigned long want, unsigned long burst)
 	}
 }
 
-static void cmd_wakeups(unsigned long bursts)
+static void cmd_wakeups(unsigned long bursts, bool any_only)
 {
-	struct wk_consumer cs[] = {
+	struct wk_consumer mixed[] = {
 		{ .name = "type-1", .type = 1 },
 		{ .name = "type-1-reserve", .type = 1, .flags = QD_F_RESERVE },
 		{ .name = "type-2-batch", .type = 2, .batch = true },
@@ -358,7 +360,20 @@ static void cmd_wakeups(unsigned long bursts)
 		  .flags = QD_F_EXCEPT | QD_F_RESERVE, .nack = true },
 		{ .name = "except-2", .type = 2, .flags = QD_F_EXCEPT },
 	};
-	const size_t nc = sizeof(cs) / sizeof(cs[0]);
+	/* No filter at all: the driver's pipe rule, under load. */
+	struct wk_consumer any[] = {
+		{ .name = "any", .type = QD_TYPE_ANY },
+		{ .name = "any-2", .type = QD_TYPE_ANY },
+		{ .name = "any-reserve", .type = QD_TYPE_ANY,
+		  .flags = QD_F_RESERVE },
+		{ .name = "any-reserve-nack", .type = QD_TYPE_ANY,
+		  .flags = QD_F_RESERVE, .nack = true },
+		{ .name = "any-batch", .type = QD_TYPE_ANY, .batch = true },
+		{ .name = "any-batch-2", .type = QD_TYPE_ANY, .batch = true },
+	};
+	struct wk_consumer *cs = any_only ? any : mixed;
+	const size_t nc = any_only ? sizeof(any) / sizeof(any[0]) :
+				     sizeof(mixed) / sizeof(mixed[0]);
 	unsigned int seed = (unsigned int)time(NULL);
 	unsigned long seq = 0;
 	int fd = open_dev();
@@ -1271,7 +1286,7 @@ int main(int argc, char **argv)
 	if (argc < 2) {
 		fprintf(stderr, "usage: races close-pop [--reserve] | close-pop-signal | resize-blocked |\n"
 				"       signal-storm [--push] [--restart] [--timeout] [--signals N] [--messages N] |\n"
-				"       ack-other-fd [ROUNDS] | wakeups [BURSTS] |\n"
+				"       ack-other-fd [ROUNDS] | wakeups [BURSTS] | wakeups-any [BURSTS] |\n"
 				"       wake-rounds [ROUNDS] | wake-rounds-any [ROUNDS] | wake-rounds-push [ROUNDS] |\n"
 				"       churn | hold | wait-pop | push TEXT\n");
 		return 64;
@@ -1289,7 +1304,9 @@ int main(int argc, char **argv)
 	else if (!strcmp(argv[1], "ack-other-fd"))
 		cmd_ack_other_fd(argc > 2 ? strtoul(argv[2], NULL, 0) : 200);
 	else if (!strcmp(argv[1], "wakeups"))
-		cmd_wakeups(argc > 2 ? strtoul(argv[2], NULL, 0) : 2000);
+		cmd_wakeups(argc > 2 ? strtoul(argv[2], NULL, 0) : 2000, false);
+	else if (!strcmp(argv[1], "wakeups-any"))
+		cmd_wakeups(argc > 2 ? strtoul(argv[2], NULL, 0) : 2000, true);
 	else if (!strcmp(argv[1], "wake-rounds"))
 		cmd_wake_rounds(argc > 2 ? strtoul(argv[2], NULL, 0) : 300,
 				false);
